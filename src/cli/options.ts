@@ -1,0 +1,161 @@
+import { availableParallelism } from "node:os";
+import type { LogFormat, LogLevel } from "../core/logger.js";
+import { isLogLevel } from "../core/logger.js";
+
+export type HostKind = "process" | "inline";
+
+/** Everything the bridge itself understands on its command line. */
+export interface BridgeOptions {
+  tool: string | undefined;
+  persistentWorker: boolean;
+  protocol: "proto" | "json";
+  concurrency: number;
+  host: HostKind;
+  /** Tool processes; undefined = derived from concurrency and the tool's own capacity. */
+  tools: number | undefined;
+  shutdownGraceMs: number;
+  /** After an abort, how long a tool gets before its process is killed (hard cancel). */
+  abortGraceMs: number;
+  maxMessageBytes: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  record: string | undefined;
+  maxRequestsPerTool: number | undefined;
+  maxToolMemoryMb: number | undefined;
+  /** Everything that is not a bridge flag, in order: the tool's startup arguments. */
+  toolArgs: string[];
+}
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+type Setter = (o: BridgeOptions, value: string, flag: string) => void;
+
+function positiveInt(flag: string, value: string, min = 1): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} expects an integer >= ${min}, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+const VALUE_FLAGS: Record<string, Setter> = {
+  "--tool": (o, v) => {
+    o.tool = v;
+  },
+  "--protocol": (o, v, f) => {
+    if (v !== "proto" && v !== "json") throw new UsageError(`${f} expects proto or json, got ${JSON.stringify(v)}`);
+    o.protocol = v;
+  },
+  "--concurrency": (o, v, f) => {
+    o.concurrency = positiveInt(f, v);
+  },
+  "--host": (o, v, f) => {
+    if (v !== "process" && v !== "inline") throw new UsageError(`${f} expects process or inline, got ${JSON.stringify(v)}`);
+    o.host = v;
+  },
+  "--tools": (o, v, f) => {
+    o.tools = positiveInt(f, v);
+  },
+  "--shutdown-grace-ms": (o, v, f) => {
+    o.shutdownGraceMs = positiveInt(f, v, 0);
+  },
+  "--abort-grace-ms": (o, v, f) => {
+    o.abortGraceMs = positiveInt(f, v, 0);
+  },
+  "--max-message-mb": (o, v, f) => {
+    o.maxMessageBytes = positiveInt(f, v) * 1024 * 1024;
+  },
+  "--log-level": (o, v, f) => {
+    if (!isLogLevel(v)) throw new UsageError(`${f} expects silent|error|warn|info|debug|trace, got ${JSON.stringify(v)}`);
+    o.logLevel = v;
+  },
+  "--log-format": (o, v, f) => {
+    if (v !== "text" && v !== "json") throw new UsageError(`${f} expects text or json, got ${JSON.stringify(v)}`);
+    o.logFormat = v;
+  },
+  "--record": (o, v) => {
+    o.record = v;
+  },
+  "--max-requests-per-tool": (o, v, f) => {
+    o.maxRequestsPerTool = positiveInt(f, v);
+  },
+  "--max-tool-memory-mb": (o, v, f) => {
+    o.maxToolMemoryMb = positiveInt(f, v);
+  },
+};
+
+export function defaultOptions(): BridgeOptions {
+  return {
+    tool: undefined,
+    persistentWorker: false,
+    protocol: "proto",
+    concurrency: availableParallelism(),
+    host: "inline",
+    tools: undefined,
+    shutdownGraceMs: 2000,
+    abortGraceMs: 3000,
+    maxMessageBytes: 256 * 1024 * 1024,
+    logLevel: "warn",
+    logFormat: "text",
+    record: undefined,
+    maxRequestsPerTool: undefined,
+    maxToolMemoryMb: undefined,
+    toolArgs: [],
+  };
+}
+
+/**
+ * Parses the bridge's argv. Bridge flags are recognised anywhere (Bazel appends extra flags after
+ * `--persistent_worker`) in both `--name=value` and `--name value` forms; `--` ends bridge flags;
+ * everything else is passed to the tool in order.
+ */
+export function parseOptions(argv: readonly string[]): BridgeOptions {
+  const o = defaultOptions();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      o.toolArgs.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === "--persistent_worker") {
+      o.persistentWorker = true;
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const setter = VALUE_FLAGS[name];
+    if (!setter) {
+      o.toolArgs.push(arg);
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      const next = argv[i + 1];
+      if (next === undefined) throw new UsageError(`${name} expects a value`);
+      value = next;
+      i++;
+    }
+    setter(o, value, name);
+  }
+  return o;
+}
+
+export const BRIDGE_FLAGS_HELP = `worker-bridge --tool NAME|PATH [bridge flags] [tool startup args] [@argfile ...]
+
+Modes: WORKER_SOCKET set -> Buck2 gRPC worker; --persistent_worker anywhere -> Bazel worker on
+stdin/stdout; otherwise one-shot (argfiles expanded, tool run once, exit with its code).
+
+  --tool NAME|PATH            built-in tool (probe, tsc) or a module that default-exports defineTool(...)
+  --protocol proto|json       Bazel wire format (must match requires-worker-protocol); default proto
+  --concurrency N             jobs running at once; default: CPU count
+  --host process|inline       run the tool in child processes or inside the bridge
+  --tools N                   tool processes (process host)
+  --shutdown-grace-ms MS      time in-flight jobs get on SIGTERM/EOF; default 2000
+  --abort-grace-ms MS         time an aborted job gets before its tool process is killed; default 3000
+  --max-message-mb N          largest request accepted; default 256
+  --max-requests-per-tool N   recycle a tool process after N requests
+  --max-tool-memory-mb N      recycle a tool process above this RSS
+  --log-level LEVEL           silent|error|warn|info|debug|trace; default warn
+  --log-format text|json      log line format on stderr
+  --record DIR                write every request and its result to DIR (see 'worker-bridge replay')
+  --                          pass everything after it to the tool`;

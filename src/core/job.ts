@@ -1,0 +1,71 @@
+import type { ToolInput } from "../tools/define-tool.js";
+
+/** Which front door a job came through; for logs and records only. */
+export type JobOrigin = "bazel" | "buck2" | "oneshot" | "replay";
+
+/**
+ * A request in neutral form. Front doors build it from their wire format; the dispatcher and the
+ * hosts never see protocol types.
+ */
+export interface Job {
+  /** Protocol request id (Bazel request_id, Buck2 stream id); 0 for singleplex and one-shot. */
+  readonly id: number;
+  readonly origin: JobOrigin;
+  /** Arguments as received: `@argfile`s not yet expanded (the dispatcher expands them). */
+  readonly args: readonly string[];
+  readonly inputs: readonly ToolInput[];
+  /** Absolute directory relative paths resolve against (sandbox_dir already applied). */
+  readonly cwd: string;
+  /** Only the request's own entries (Buck2 sends some); overlaid on the bridge env per job. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+  /** Fires when the client cancels (Bazel cancel, gRPC call cancelled, Exec cancel event). */
+  readonly signal: AbortSignal;
+  readonly verbosity: number;
+}
+
+/** Why a job did not finish normally. */
+export type JobEnd = "completed" | "cancelled" | "timed-out" | "failed-to-start" | "crashed";
+
+export interface Result {
+  exitCode: number;
+  /** Tool output plus anything the job printed, always a well-formed string. */
+  output: string;
+  end: JobEnd;
+  durationMs: number;
+  /** Pid of the process that ran the job (the bridge itself for the inline host). */
+  hostPid?: number;
+}
+
+/** A job with its argfiles expanded and its env resolved, as hosts receive it. */
+export interface PreparedJob {
+  readonly id: number;
+  readonly origin: JobOrigin;
+  readonly args: readonly string[];
+  readonly inputs: readonly ToolInput[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+  readonly verbosity: number;
+}
+
+/** What a host returns for a job; the dispatcher adds timing and the end reason. */
+export interface HostResult {
+  exitCode: number;
+  output: string;
+  hostPid?: number;
+  /** Set when the host process died or was killed while running the job. */
+  crashed?: boolean;
+}
+
+/** Runs prepared jobs. Implemented by the supervisor (inline or in tool processes). */
+export interface ToolHost {
+  /**
+   * Runs one job. Must settle soon after `signal` aborts (a host that cannot stop the tool kills
+   * it). Must not reject for tool failures: those are exit codes.
+   */
+  run(job: PreparedJob, signal: AbortSignal): Promise<HostResult>;
+  /** How many jobs this host can usefully run at once. */
+  readonly capacity: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,239 @@
+import type { Readable } from "node:stream";
+import type { Dispatcher } from "../../core/dispatcher.js";
+import type { Job, Result } from "../../core/job.js";
+import type { Logger } from "../../core/logger.js";
+import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel-messages.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import { createCodec, type WireFormat } from "./message-codec.js";
+import { resolveSandboxDir } from "./sandbox-dir.js";
+
+export interface BazelWorkerOptions {
+  format: WireFormat;
+  dispatcher: Dispatcher;
+  /** Requests arrive here (stdin). */
+  input: Readable;
+  /** The only path to the real stdout: one call per complete response. */
+  write: (data: Uint8Array, cb: (err?: Error | null) => void) => boolean;
+  /** The worker's cwd (the execroot); sandbox_dir is resolved under it. */
+  cwd: string;
+  logger: Logger;
+  maxMessageBytes: number;
+  /** How long in-flight requests get to answer once shutdown starts. */
+  shutdownGraceMs: number;
+}
+
+/** One request in flight. Its response can be taken once: that is how "exactly one answer" holds. */
+class PendingRequest {
+  readonly abort = new AbortController();
+  cancelRequested = false;
+  answered = false;
+  constructor(readonly request: WorkRequestData) {}
+}
+
+export type ShutdownReason = "eof" | "signal" | "protocol-error" | "output-closed";
+
+/**
+ * The Bazel persistent-worker loop: WorkRequests in, WorkResponses out. Requests with the same id
+ * run one after another (id 0 is singleplex), different ids run concurrently, responses go out in
+ * completion order, each in one write.
+ */
+export class BazelWorker {
+  private readonly codec;
+  /** Per request id, the requests not yet answered, oldest first. */
+  private readonly pendingById = new Map<number, PendingRequest[]>();
+  /** Per request id, the promise the next request with that id must wait for. */
+  private readonly tailById = new Map<number, Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private pendingWrites = 0;
+  private writesDrained: (() => void) | undefined;
+  private stopping: Promise<number> | undefined;
+  private outputBroken = false;
+  private resolveDone!: (code: number) => void;
+  /** Resolves with the process exit code once the worker has shut down. */
+  readonly done: Promise<number>;
+
+  constructor(private readonly options: BazelWorkerOptions) {
+    this.codec = createCodec(options.format, options.maxMessageBytes);
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  start(): void {
+    const { input } = this.options;
+    input.on("data", (chunk: Buffer) => this.onData(chunk));
+    input.on("end", () => this.onEnd());
+    input.on("error", (err) => {
+      this.options.logger.error(`reading requests failed: ${err.message}`);
+      void this.stop("eof", 1);
+    });
+  }
+
+  /** Begins shutdown (SIGTERM, EOF, fatal error). Idempotent; resolves `done`. */
+  stop(reason: ShutdownReason, exitCode = 0): Promise<number> {
+    if (!this.stopping) {
+      this.stopping = this.shutdown(reason, exitCode);
+      void this.stopping.then((code) => this.resolveDone(code));
+    }
+    return this.stopping;
+  }
+
+  /** Called by the front door's owner when stdout fails (EPIPE): nothing more can be answered. */
+  outputClosed(err: Error): void {
+    this.outputBroken = true;
+    this.options.logger.warn(`stdout closed (${err.message}); shutting down`);
+    void this.stop("output-closed", 0);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopping) return;
+    let requests: WorkRequestData[];
+    try {
+      requests = this.codec.push(chunk);
+    } catch (err) {
+      this.protocolFailure(err);
+      return;
+    }
+    for (const request of requests) this.accept(request);
+    // A bad frame after good ones in the same chunk surfaces on the next push; probe for it now.
+    if (requests.length > 0) {
+      try {
+        this.codec.push(new Uint8Array(0));
+      } catch (err) {
+        this.protocolFailure(err);
+      }
+    }
+  }
+
+  private onEnd(): void {
+    if (this.stopping) return;
+    try {
+      this.codec.end();
+    } catch (err) {
+      this.protocolFailure(err);
+      return;
+    }
+    void this.stop("eof", 0);
+  }
+
+  private protocolFailure(err: unknown): void {
+    const detail = err instanceof ProtocolError ? err.message : String(err);
+    this.options.logger.error(
+      `unparseable ${this.options.format} WorkRequest on stdin: ${detail}. ` +
+        `Check that the rule's requires-worker-protocol matches --protocol=${this.options.format}.`,
+    );
+    void this.stop("protocol-error", 1);
+  }
+
+  private accept(request: WorkRequestData): void {
+    if (request.cancel) {
+      this.cancel(request.requestId);
+      return;
+    }
+    const pending = new PendingRequest(request);
+    const queue = this.pendingById.get(request.requestId);
+    if (queue) queue.push(pending);
+    else this.pendingById.set(request.requestId, [pending]);
+    const previous = this.tailById.get(request.requestId) ?? Promise.resolve();
+    const run = previous.then(() => this.execute(pending));
+    this.tailById.set(request.requestId, run);
+    this.inFlight.add(run);
+    void run.finally(() => {
+      this.inFlight.delete(run);
+      if (this.tailById.get(request.requestId) === run) this.tailById.delete(request.requestId);
+    });
+  }
+
+  private cancel(id: number): void {
+    const target = this.pendingById.get(id)?.find((p) => !p.answered && !p.cancelRequested);
+    if (!target) {
+      // Already answered (or never seen): Bazel expects no response.
+      this.options.logger.debug("ignoring cancel for a request that is not running", { id });
+      return;
+    }
+    target.cancelRequested = true;
+    target.abort.abort(new Error("cancelled by Bazel"));
+  }
+
+  private async execute(pending: PendingRequest): Promise<void> {
+    const { request } = pending;
+    const { logger } = this.options;
+    let result: Result;
+    const sandbox = resolveSandboxDir(this.options.cwd, request.sandboxDir);
+    if (!sandbox.ok) {
+      result = { exitCode: 2, output: `worker-bridge: ${sandbox.error}`, end: "failed-to-start", durationMs: 0 };
+    } else {
+      const job: Job = {
+        id: request.requestId,
+        origin: "bazel",
+        args: request.arguments,
+        inputs: request.inputs,
+        cwd: sandbox.dir,
+        env: {},
+        signal: pending.abort.signal,
+        verbosity: request.verbosity,
+      };
+      if (request.verbosity > 0) {
+        logger.log("info", "request received", {
+          id: request.requestId,
+          args: request.arguments.length,
+          inputs: request.inputs.length,
+          cwd: sandbox.dir,
+          verbosity: request.verbosity,
+        });
+      }
+      result = await this.options.dispatcher.submit(job);
+    }
+    let output = result.output;
+    if (request.verbosity > 0) {
+      const detail = `[worker-bridge] request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
+      output = output.length === 0 ? detail : `${output.replace(/\n$/, "")}\n${detail}`;
+      logger.log("info", detail);
+    }
+    this.respond(pending, { exitCode: result.exitCode, output, requestId: request.requestId });
+  }
+
+  private respond(pending: PendingRequest, response: WorkResponseData): void {
+    if (pending.answered) return; // unreachable by construction; kept as the invariant's guard
+    pending.answered = true;
+    const queue = this.pendingById.get(pending.request.requestId);
+    if (queue) {
+      const i = queue.indexOf(pending);
+      if (i >= 0) queue.splice(i, 1);
+      if (queue.length === 0) this.pendingById.delete(pending.request.requestId);
+    }
+    if (pending.cancelRequested) response.wasCancelled = true;
+    if (this.outputBroken) return;
+    const bytes = this.codec.encode(response);
+    this.pendingWrites++;
+    this.options.write(bytes, (err) => {
+      this.pendingWrites--;
+      if (err) this.outputClosed(err);
+      if (this.pendingWrites === 0) this.writesDrained?.();
+    });
+  }
+
+  private async shutdown(reason: ShutdownReason, exitCode: number): Promise<number> {
+    const { logger, dispatcher, shutdownGraceMs } = this.options;
+    this.options.input.pause();
+    logger.debug("shutting down", { reason, inFlight: this.inFlight.size });
+    // On a protocol error the requests already accepted are valid: let them finish within the
+    // grace. On EOF or a signal the client is going away: abort them now.
+    const graceForRunning = reason === "protocol-error" ? shutdownGraceMs : 0;
+    const deadline = Date.now() + shutdownGraceMs;
+    const closed = dispatcher.close(graceForRunning);
+    await withTimeout(Promise.all([closed, Promise.allSettled([...this.inFlight])]), Math.max(0, deadline - Date.now()));
+    if (this.pendingWrites > 0 && !this.outputBroken) {
+      await withTimeout(new Promise<void>((r) => (this.writesDrained = r)), Math.max(100, deadline - Date.now()));
+    }
+    return exitCode;
+  }
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => undefined),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

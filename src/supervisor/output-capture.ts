@@ -1,0 +1,85 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
+/** Collects what one job prints. */
+export class OutputSink {
+  private readonly parts: string[] = [];
+  private bytes = 0;
+  private dropped = 0;
+
+  constructor(private readonly limitBytes = 64 * 1024 * 1024) {}
+
+  append(text: string): void {
+    if (this.bytes + text.length > this.limitBytes) {
+      // A runaway printer must not take the worker down with it; keep the head and say so.
+      this.dropped += text.length;
+      return;
+    }
+    this.parts.push(text);
+    this.bytes += text.length;
+  }
+
+  text(): string {
+    const joined = this.parts.join("");
+    if (this.dropped === 0) return joined;
+    return `${joined}\n[worker-bridge: ${this.dropped} more characters of output dropped after ${this.limitBytes}]\n`;
+  }
+}
+
+const currentSink = new AsyncLocalStorage<OutputSink>();
+
+type WriteFn = typeof process.stdout.write;
+
+let installed: { protocolWrite: WriteFn; stderrWrite: WriteFn } | undefined;
+
+function toText(chunk: unknown, encoding: unknown): string {
+  if (typeof chunk === "string") return chunk;
+  if (chunk instanceof Uint8Array) {
+    const enc = typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8";
+    return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString(enc);
+  }
+  return String(chunk);
+}
+
+function patchedWrite(fallback: WriteFn): WriteFn {
+  return function write(this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    const callback = typeof encoding === "function" ? encoding : cb;
+    const sink = currentSink.getStore();
+    if (sink) {
+      sink.append(toText(chunk, encoding));
+      if (typeof callback === "function") queueMicrotask(() => (callback as (e?: Error) => void)());
+      return true;
+    }
+    return (fallback as (...a: unknown[]) => boolean)(chunk, encoding, cb);
+  } as WriteFn;
+}
+
+/**
+ * Takes fd 1 away from everything but the protocol writer: inside a job, `console.*`,
+ * `process.stdout` and `process.stderr` go to that job's sink (AsyncLocalStorage keeps concurrent
+ * jobs apart); outside a job, stray stdout is redirected to stderr. Returns the only function that
+ * may still write to the real stdout. Idempotent.
+ */
+export function installOutputCapture(): { protocolWrite: (data: Uint8Array | string, cb?: (err?: Error | null) => void) => boolean } {
+  if (!installed) {
+    const protocolWrite = process.stdout.write.bind(process.stdout) as WriteFn;
+    const stderrWrite = process.stderr.write.bind(process.stderr) as WriteFn;
+    installed = { protocolWrite, stderrWrite };
+    process.stdout.write = patchedWrite(stderrWrite);
+    process.stderr.write = patchedWrite(stderrWrite);
+  }
+  const write = installed.protocolWrite;
+  return {
+    protocolWrite: (data, cb) => (cb ? write(data, cb) : write(data)),
+  };
+}
+
+/** Runs `fn` with everything it prints (also from async continuations) collected into `sink`. */
+export function runCaptured<T>(sink: OutputSink, fn: () => T): T {
+  return currentSink.run(sink, fn);
+}
+
+/** Writes to the real stderr even inside a job (for bridge logs). */
+export function writeStderr(text: string): void {
+  if (installed) installed.stderrWrite(text);
+  else process.stderr.write(text);
+}

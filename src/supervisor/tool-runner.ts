@@ -1,0 +1,45 @@
+import type { HostResult, PreparedJob } from "../core/job.js";
+import type { ToolContext, ToolDefinition } from "../tools/define-tool.js";
+import { OutputSink, runCaptured } from "./output-capture.js";
+
+/**
+ * Runs one job against an initialised tool with its output captured. Shared by the inline host
+ * and the tool-process child, so a tool behaves the same in both.
+ */
+export async function runToolJob<S>(
+  tool: ToolDefinition<S>,
+  state: S,
+  startupArgs: readonly string[],
+  job: PreparedJob,
+  signal: AbortSignal,
+): Promise<HostResult> {
+  const sink = new OutputSink();
+  const ctx: ToolContext<S> = {
+    signal,
+    state,
+    startupArgs,
+    log: (line: string) => sink.append(line.endsWith("\n") ? line : `${line}\n`),
+  };
+  try {
+    const result = await runCaptured(sink, () => tool.run(job, ctx));
+    const exitCode = Number.isInteger(result?.exitCode) ? result.exitCode : 1;
+    let output = joinOutput(sink.text(), result?.output ?? "");
+    if (!Number.isInteger(result?.exitCode)) {
+      output = joinOutput(output, `worker-bridge: tool ${tool.name} returned no integer exitCode`);
+    }
+    return { exitCode, output, hostPid: process.pid };
+  } catch (err) {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    return {
+      exitCode: 1,
+      output: joinOutput(sink.text(), `worker-bridge: tool ${tool.name} threw: ${detail}`),
+      hostPid: process.pid,
+    };
+  }
+}
+
+function joinOutput(a: string, b: string): string {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return a.endsWith("\n") ? a + b : `${a}\n${b}`;
+}
