@@ -2,7 +2,7 @@
 // same short-circuits as tsc's `emitFilesAndReportErrors`, using only the public API.
 import type * as TS from "typescript";
 import { exitStatus } from "./diagnostics.js";
-import type { TypeScriptApi } from "./typescript-api.js";
+import { emitsDeclarations, type TypeScriptApi } from "./typescript-api.js";
 
 /** What tsc would have written for one output file. */
 export interface EmittedFile {
@@ -51,8 +51,7 @@ export function compile(
     all.push(...builder.getOptionsDiagnostics(cancellationToken));
     all.push(...builder.getGlobalDiagnostics(cancellationToken));
     if (all.length === configCount) all.push(...builder.getSemanticDiagnostics(undefined, cancellationToken));
-    const emitsDeclarations = !!(options.declaration || options.composite);
-    if (options.noEmit && emitsDeclarations && all.length === configCount) {
+    if (options.noEmit && emitsDeclarations(ts, options) && all.length === configCount) {
       all.push(...builder.getDeclarationDiagnostics(undefined, cancellationToken));
     }
   }

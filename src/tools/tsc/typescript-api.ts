@@ -14,6 +14,11 @@ interface InternalApi {
   convertToOptionsWithAbsolutePaths?(options: TS.CompilerOptions, toAbsolutePath: (path: string) => string): TS.CompilerOptions;
   getSourceFileVersionAsHashFromText?(host: { createHash?(data: string): string }, text: string): string;
   getNormalizedAbsolutePath?(fileName: string, currentDirectory: string): string;
+  getEmitDeclarations?(options: TS.CompilerOptions): boolean;
+  normalizePath?(path: string): string;
+  getNewLineCharacter?(options: TS.CompilerOptions): string;
+  createCompilerDiagnostic?(message: TS.DiagnosticMessage, ...args: string[]): TS.Diagnostic;
+  Diagnostics?: Record<string, TS.DiagnosticMessage>;
 }
 
 export class TypeScriptApiError extends Error {
@@ -43,4 +48,34 @@ export function optionsWithAbsolutePaths(ts: TypeScriptApi, options: TS.Compiler
 export function sourceFileVersion(ts: TypeScriptApi, text: string, createHash: (data: string) => string): string {
   const fn = internals(ts).getSourceFileVersionAsHashFromText;
   return typeof fn === "function" ? fn({ createHash }, text) : createHash(text);
+}
+
+/** Whether the options make tsc emit declarations (the compiler's own rule when available). */
+export function emitsDeclarations(ts: TypeScriptApi, options: TS.CompilerOptions): boolean {
+  const fn = internals(ts).getEmitDeclarations;
+  return typeof fn === "function" ? fn(options) : !!(options.declaration || options.composite);
+}
+
+function required<K extends keyof InternalApi>(ts: TypeScriptApi, name: K): NonNullable<InternalApi[K]> {
+  const value = internals(ts)[name];
+  if (value === undefined) {
+    throw new TypeScriptApiError(`TypeScript ${ts.version} lacks ${name}; worker-bridge supports TypeScript 5.x and 6.x in-process`);
+  }
+  return value as NonNullable<InternalApi[K]>;
+}
+
+/** tsc's path normalisation (slashes, `.` and `..`, no trailing separator). */
+export function normalizePath(ts: TypeScriptApi, path: string): string {
+  return required(ts, "normalizePath")(path);
+}
+
+export function newLineFor(ts: TypeScriptApi, options: TS.CompilerOptions): string {
+  return required(ts, "getNewLineCharacter")(options);
+}
+
+/** A compiler diagnostic by its message name, as tsc reports it; undefined if the message is unknown. */
+export function compilerDiagnostic(ts: TypeScriptApi, messageName: string, ...args: string[]): TS.Diagnostic | undefined {
+  const message = internals(ts).Diagnostics?.[messageName];
+  if (message === undefined) return undefined;
+  return required(ts, "createCompilerDiagnostic")(message, ...args);
 }

@@ -1,0 +1,39 @@
+// Build systems delete declared outputs before running an action, while a warm builder re-emits
+// only what changed. So every output tsc would produce is remembered per target and written on
+// every request.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type * as TS from "typescript";
+import type { CompileOutcome, EmittedFile } from "./compile.js";
+
+/**
+ * Folds this request's emit into the target's remembered outputs and returns the files a cold tsc
+ * would write now.
+ */
+export function updateOutputs(
+  remembered: Map<string, EmittedFile>,
+  outcome: CompileOutcome,
+  program: TS.Program,
+): ReadonlyMap<string, EmittedFile> {
+  for (const [path, file] of outcome.emitted) remembered.set(path, file);
+  // Outputs of files that left the program would not be produced by a cold build.
+  for (const [path, file] of remembered) {
+    if (file.sources.some((source) => program.getSourceFile(source) === undefined)) remembered.delete(path);
+  }
+  // When emit is skipped (noEmit, noEmitOnError with errors) tsc writes only what this emit wrote.
+  return outcome.emitSkipped ? outcome.emitted : remembered;
+}
+
+/** Output names are as tsc reports them (relative when the inputs were), so resolve against cwd. */
+export function writeOutputs(files: ReadonlyMap<string, EmittedFile>, cwd: string): void {
+  const made = new Set<string>();
+  for (const [name, file] of files) {
+    const path = resolve(cwd, name);
+    const dir = dirname(path);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    writeFileSync(path, file.writeByteOrderMark ? "\uFEFF" + file.text : file.text);
+  }
+}

@@ -1,0 +1,93 @@
+// Warm state per target, in least-recently-used order under a heap budget. A target is one
+// (cwd, compiler, arguments) combination; its program key covers everything else that affects the
+// result (resolved options, root files), and a different key always means a fresh builder.
+import { getHeapStatistics } from "node:v8";
+import type * as TS from "typescript";
+import type { EmittedFile } from "./compile.js";
+import { ProbeLog, SourceFileCache } from "./compiler-host.js";
+
+export interface TargetEntry {
+  readonly targetId: string;
+  readonly programKey: string;
+  builder: TS.EmitAndSemanticDiagnosticsBuilderProgram | undefined;
+  readonly sources: SourceFileCache;
+  /** Every output tsc would write for this target, as last emitted. */
+  readonly outputs: Map<string, EmittedFile>;
+  probes: ProbeLog;
+  /** Heap growth seen when this entry was first built: a rough size for eviction decisions. */
+  approxBytes: number;
+}
+
+export function newEntry(targetId: string, programKey: string): TargetEntry {
+  return {
+    targetId,
+    programKey,
+    builder: undefined,
+    sources: new SourceFileCache(),
+    outputs: new Map(),
+    probes: new ProbeLog(),
+    approxBytes: 0,
+  };
+}
+
+export function heapUsedBytes(): number {
+  return getHeapStatistics().used_heap_size;
+}
+
+export class ProgramCache {
+  /** Map iteration order is insertion order: re-inserting on use keeps it least-recent first. */
+  private readonly entries = new Map<string, TargetEntry>();
+  maxHeapSeen = 0;
+  evictions = 0;
+
+  constructor(private readonly budgetBytes: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(targetId: string): TargetEntry | undefined {
+    const entry = this.entries.get(targetId);
+    if (entry) {
+      this.entries.delete(targetId);
+      this.entries.set(targetId, entry);
+    }
+    return entry;
+  }
+
+  set(entry: TargetEntry): void {
+    this.entries.delete(entry.targetId);
+    this.entries.set(entry.targetId, entry);
+  }
+
+  delete(targetId: string): void {
+    this.entries.delete(targetId);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /**
+   * Called after a request. The heap figure includes garbage not yet collected, so instead of
+   * evicting until the number drops (it will not, until the next GC) we evict least recently used
+   * entries until their estimated sizes cover the excess. The current target is never evicted.
+   */
+  enforceBudget(currentTargetId: string): number {
+    const heap = heapUsedBytes();
+    if (heap > this.maxHeapSeen) this.maxHeapSeen = heap;
+    let excess = heap - this.budgetBytes;
+    if (excess <= 0) return 0;
+    let evicted = 0;
+    const fallbackSize = heap / Math.max(1, this.entries.size);
+    for (const [id, entry] of this.entries) {
+      if (excess <= 0) break;
+      if (id === currentTargetId) continue;
+      this.entries.delete(id);
+      excess -= entry.approxBytes > 0 ? entry.approxBytes : fallbackSize;
+      evicted++;
+    }
+    this.evictions += evicted;
+    return evicted;
+  }
+}
