@@ -27,7 +27,8 @@ export interface WorkMessageCodec {
 
 /**
  * Decodes items one by one; when one fails, the ones before it are still returned and the error
- * is raised on the next call, so good requests ahead of a bad one are answered.
+ * is raised on the next call (and every call after), so good requests ahead of a bad one are
+ * answered.
  */
 function decodeEach<T>(items: readonly T[], decode: (item: T) => WorkRequestData, state: { error?: unknown }): WorkRequestData[] {
   const out: WorkRequestData[] = [];
@@ -35,8 +36,10 @@ function decodeEach<T>(items: readonly T[], decode: (item: T) => WorkRequestData
     try {
       out.push(decode(item));
     } catch (err) {
-      if (out.length === 0) throw err;
+      // Sticky, like the framers under it: after one bad message the codec keeps reporting it, so
+      // a caller that pushes again gets the same clear error, never a different one further on.
       state.error = err;
+      if (out.length === 0) throw err;
       break;
     }
   }
