@@ -1,8 +1,83 @@
-// Placeholder until the Buck2 front door lands (issue 3): fails loudly rather than pretending.
+import type { Server } from "@grpc/grpc-js";
 import type { BridgeOptions } from "../../cli/options.js";
+import { createRuntime } from "../../cli/runtime.js";
 import { writeStderr } from "../../supervisor/output-capture.js";
+import { bindUnixSocket, createBuck2Server, socketAddress } from "./grpc-server.js";
+import { watchForStop } from "./lifecycle.js";
+import { RequestRunner } from "./request-runner.js";
+import { checkSocketPathLength, removeSocket, SocketPathError, socketInode } from "./socket-path.js";
 
-export async function serveBuck2(_options: BridgeOptions, socketPath: string): Promise<number> {
-  writeStderr(`worker-bridge: WORKER_SOCKET=${socketPath} is set but the Buck2 front door is not implemented yet\n`);
-  return 2;
+/** How often the parent pid is checked (JavaCD checks every 10 s; a second is cheap). */
+const PARENT_POLL_MS = 1000;
+/** Beyond the shutdown grace, how long closing may take before we exit regardless (Buck2 SIGKILLs at 10 s). */
+const SHUTDOWN_BACKSTOP_MS = 3000;
+
+/**
+ * The Buck2 front door (spec §14): serve `worker.Worker` and `worker.WorkerStreaming` on the Unix
+ * socket in $WORKER_SOCKET until SIGTERM or the parent dies. Resolves with the exit code.
+ */
+export async function serveBuck2(options: BridgeOptions, socketPath: string): Promise<number> {
+  try {
+    checkSocketPathLength(socketPath);
+  } catch (err) {
+    if (err instanceof SocketPathError) {
+      writeStderr(`worker-bridge: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const stop = watchForStop({ parentPollMs: PARENT_POLL_MS });
+  const runtime = await createRuntime(options);
+  const { logger } = runtime;
+  const runner = new RequestRunner({ dispatcher: runtime.dispatcher, cwd: process.cwd(), logger });
+  const server = createBuck2Server(runner, { maxReceiveBytes: options.maxMessageBytes });
+  try {
+    await bindUnixSocket(server, socketPath);
+  } catch (err) {
+    stop.dispose();
+    server.forceShutdown();
+    await runtime.close(0);
+    const detail = err instanceof SocketPathError ? err.message : `cannot listen on WORKER_SOCKET ${socketPath}: ${(err as Error).message}`;
+    writeStderr(`worker-bridge: ${detail}\n`);
+    return 2;
+  }
+  const inode = await socketInode(socketPath);
+  logger.info("serving the Buck2 worker protocol", { socket: socketPath, pid: process.pid, cwd: process.cwd() });
+
+  const reason = await stop.stopped;
+  stop.dispose();
+  logger.info("stopping", { reason, inFlight: runtime.dispatcher.inFlight });
+  const backstop = setTimeout(() => {
+    writeStderr(`worker-bridge: shutdown did not finish within ${options.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS} ms; exiting anyway\n`);
+    process.exit(0);
+  }, options.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS);
+  backstop.unref();
+
+  runner.stop(reason === "parent-exited" ? "the parent process exited" : `received ${reason}`);
+  server.unbind(socketAddress(socketPath));
+  await removeSocket(socketPath, inode);
+  // In-flight jobs get the grace, then are aborted; either way each gets its one response.
+  await runtime.dispatcher.close(options.shutdownGraceMs);
+  await closeServer(server, 1000);
+  await Promise.race([runtime.host.close(), delay(options.shutdownGraceMs)]);
+  clearTimeout(backstop);
+  return 0;
+}
+
+/** Lets responses already written reach the client, then drops whatever is left. */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
