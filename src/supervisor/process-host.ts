@@ -1,14 +1,259 @@
-// Placeholder until the process host lands (issue 4): fails loudly rather than pretending.
+import { availableParallelism } from "node:os";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
 import type { HostOptions } from "./create-host.js";
+import { CrashLoopDetector } from "./crash-loop.js";
+import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./ipc-messages.js";
+import { describeExit, ToolProcess, type ToolProcessExit } from "./tool-process.js";
 
+/** Counters for the exit summary and tests. */
+export interface ProcessHostStats {
+  processesStarted: number;
+  processesAlive: number;
+  crashes: number;
+  recycles: number;
+  hardKills: number;
+  /** Jobs answered with the crash-loop error instead of being run. */
+  crashLoopRejections: number;
+}
+
+/** Crash-loop policy: this many unexpected process deaths within the window stop restarts. */
+const CRASH_LOOP_LIMIT = 5;
+const CRASH_LOOP_WINDOW_MS = 60_000;
+/** How long a retired or shut-down process gets to dispose its tool before it is killed. */
+const RETIRE_GRACE_MS = 5_000;
+
+/**
+ * Hosts the tool in long-lived child processes (`--host=process`): a crash, a leak or a stray
+ * print in the tool costs at most the jobs of one process, never the bridge or its connection.
+ * Jobs go to the least-loaded process; processes start when needed, are reused, recycled over
+ * their request or memory budget, replaced when they die, and killed when an aborted job
+ * overstays its grace.
+ */
 export class ProcessHost implements ToolHost {
-  readonly capacity = 1;
-  constructor(_options: HostOptions) {
-    throw new Error("--host=process is not implemented yet; use --host=inline");
+  readonly capacity: number;
+  private readonly perProcess: number;
+  private readonly maxProcesses: number;
+  private readonly processes: ToolProcess[] = [];
+  /** Retired processes still finishing jobs or disposing: tracked so shutdown leaves no orphans. */
+  private readonly leaving = new Set<ToolProcess>();
+  private readonly waiting: { wake: () => void }[] = [];
+  private readonly crashLoop = new CrashLoopDetector(CRASH_LOOP_LIMIT, CRASH_LOOP_WINDOW_MS);
+  private lastCrash = "";
+  private closing = false;
+  private readonly entry: string;
+  private readonly execArgv: string[];
+  private readonly childEnv: Record<string, string>;
+  private readonly jobBaseEnv: Record<string, string>;
+  private readonly serialization: "json" | "advanced";
+  private readonly counts: Omit<ProcessHostStats, "processesAlive"> = {
+    processesStarted: 0,
+    crashes: 0,
+    recycles: 0,
+    hardKills: 0,
+    crashLoopRejections: 0,
+  };
+
+  constructor(private readonly options: HostOptions) {
+    this.perProcess = Math.max(1, Math.floor(options.tool.maxConcurrentJobs ?? 1));
+    const wanted = Math.ceil(Math.max(1, options.concurrency) / this.perProcess);
+    this.maxProcesses = options.tools ?? Math.max(1, Math.min(wanted, availableParallelism()));
+    this.capacity = Math.min(Number.MAX_SAFE_INTEGER, this.maxProcesses * this.perProcess);
+    this.entry = childEntry();
+    // A debugger port cannot be shared: the bridge's --inspect must not leak into its children.
+    this.execArgv = process.execArgv.filter((a) => !/^--inspect|^--debug/.test(a));
+    this.jobBaseEnv = { ...(process.env as Record<string, string>) };
+    const config: ToolProcessConfig = { toolModule: options.toolModule, startupArgs: options.startupArgs };
+    this.childEnv = { ...this.jobBaseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) };
+    this.serialization = process.env.WORKER_BRIDGE_IPC_SERIALIZATION === "advanced" ? "advanced" : "json";
   }
-  run(_job: PreparedJob, _signal: AbortSignal): Promise<HostResult> {
-    throw new Error("unreachable");
+
+  stats(): ProcessHostStats {
+    return { ...this.counts, processesAlive: this.processes.length + this.leaving.size };
   }
-  async close(): Promise<void> {}
+
+  /** Pids of the live tool processes (tests and diagnostics). */
+  pids(): number[] {
+    return [...this.processes, ...this.leaving].map((p) => p.pid);
+  }
+
+  async run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+    for (;;) {
+      if (this.closing) return { exitCode: 1, output: `worker-bridge: request ${job.id} was not run: worker-bridge is shutting down` };
+      if (signal.aborted) return { exitCode: 1, output: `worker-bridge: request ${job.id} was aborted before a tool process took it` };
+      const proc = this.pick();
+      if (proc === "crash-loop") return this.crashLoopAnswer(job);
+      if (proc) return proc.run(job, signal);
+      await this.waitForSlot(signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const w of this.waiting.splice(0)) w.wake();
+    const all = [...this.processes, ...this.leaving];
+    for (const p of all) p.retire("shutdown");
+    await Promise.all(
+      all.map(async (p) => {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([p.exitedPromise, new Promise<void>((r) => (timer = setTimeout(r, RETIRE_GRACE_MS)))]);
+        clearTimeout(timer);
+        if (p.alive) {
+          p.kill();
+          await p.exitedPromise;
+        }
+      }),
+    );
+  }
+
+  /** The least-loaded process with a free slot, a new one when all are busy and the pool has room. */
+  private pick(): ToolProcess | "crash-loop" | undefined {
+    let best: ToolProcess | undefined;
+    for (const p of this.processes) {
+      if (p.draining || p.load >= this.perProcess) continue;
+      if (!best || p.load < best.load) best = p;
+    }
+    if (best && best.load === 0) return best;
+    if (this.processes.length < this.maxProcesses) {
+      if (this.crashLoop.blockedForMs() > 0) return best ?? "crash-loop";
+      return this.start();
+    }
+    return best;
+  }
+
+  private start(): ToolProcess {
+    const { logger } = this.options;
+    const proc = new ToolProcess({
+      entry: this.entry,
+      execArgv: this.execArgv,
+      env: this.childEnv,
+      jobBaseEnv: this.jobBaseEnv,
+      serialization: this.serialization,
+      toolName: this.options.tool.name,
+      abortGraceMs: this.options.abortGraceMs,
+      logger,
+      onHardCancelDue: (p, job) => {
+        if (!p.alive) return;
+        this.counts.hardKills++;
+        logger.warn("hard cancel: an aborted request did not stop in time; killing its tool process", {
+          pid: p.pid,
+          id: job.id,
+          graceMs: this.options.abortGraceMs,
+        });
+        this.detach(p);
+        p.kill({ kind: "hard-cancel", jobId: job.id, graceMs: this.options.abortGraceMs });
+      },
+      onJobDone: (p) => this.afterJob(p),
+      onExit: (p, exit) => this.onExit(p, exit),
+    });
+    this.counts.processesStarted++;
+    this.processes.push(proc);
+    logger.debug("tool process started", { pid: proc.pid, tool: this.options.tool.name, pool: this.processes.length });
+    return proc;
+  }
+
+  private afterJob(p: ToolProcess): void {
+    const { maxRequestsPerTool, maxToolMemoryMb, logger } = this.options;
+    if (!p.draining) {
+      const overRequests = maxRequestsPerTool !== undefined && p.served >= maxRequestsPerTool;
+      const overMemory = maxToolMemoryMb !== undefined && p.lastRss > maxToolMemoryMb * 1024 * 1024;
+      if (overRequests || overMemory) {
+        this.counts.recycles++;
+        logger.info("recycling tool process", {
+          pid: p.pid,
+          reason: overMemory ? "memory" : "requests",
+          served: p.served,
+          rssMb: Math.round(p.lastRss / (1024 * 1024)),
+        });
+        this.detach(p);
+        // Its in-flight jobs finish first: the child exits only when it has none left.
+        p.retire("retire");
+      }
+    }
+    this.wakeOne();
+  }
+
+  /** Takes a process out of rotation (a replacement starts on demand) but keeps tracking it. */
+  private detach(p: ToolProcess): void {
+    const i = this.processes.indexOf(p);
+    if (i >= 0) this.processes.splice(i, 1);
+    if (p.alive) this.leaving.add(p);
+  }
+
+  private onExit(p: ToolProcess, exit: ToolProcessExit): void {
+    this.detach(p);
+    this.leaving.delete(p);
+    if (exit.unexpected && !this.closing) {
+      this.counts.crashes++;
+      this.crashLoop.record();
+      this.lastCrash = exit.initFailure !== undefined ? `init failed: ${firstLine(exit.initFailure)}` : describeExit(exit.code, exit.signal);
+      this.options.logger.warn("tool process died", {
+        pid: p.pid,
+        code: exit.code ?? undefined,
+        signal: exit.signal ?? undefined,
+        initFailed: exit.initFailure !== undefined ? true : undefined,
+      });
+      if (this.crashLoop.blockedForMs() > 0 && this.processes.length === 0) {
+        this.options.logger.error("tool processes are crash-looping; not restarting them for now", {
+          crashes: CRASH_LOOP_LIMIT,
+          windowS: CRASH_LOOP_WINDOW_MS / 1000,
+          last: this.lastCrash,
+        });
+      }
+    } else {
+      this.options.logger.debug("tool process exited", { pid: p.pid, code: exit.code ?? undefined, signal: exit.signal ?? undefined });
+    }
+    // Waiters may now start a replacement, or learn that the pool is crash-looping.
+    for (const w of this.waiting.splice(0)) w.wake();
+  }
+
+  private crashLoopAnswer(job: PreparedJob): HostResult {
+    this.counts.crashLoopRejections++;
+    const seconds = Math.ceil(this.crashLoop.blockedForMs() / 1000);
+    return {
+      exitCode: 1,
+      crashed: true,
+      output:
+        `worker-bridge: request ${job.id} was not run: tool ${this.options.tool.name} crashed ${CRASH_LOOP_LIMIT} times ` +
+        `within ${CRASH_LOOP_WINDOW_MS / 1000}s (last: ${this.lastCrash}), so worker-bridge stopped restarting it; ` +
+        `it will try again in ${seconds}s. See the worker log (stderr) for the crash reports.`,
+    };
+  }
+
+  private waitForSlot(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiter = {
+        wake: (): void => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve();
+      };
+      this.waiting.push(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private wakeOne(): void {
+    this.waiting.shift()?.wake();
+  }
+}
+
+/** tool-process-main next to this file: `.js` when built, `.ts` when run from source under tsx. */
+function childEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const js = join(dirname(here), "tool-process-main.js");
+  if (existsSync(js)) return js;
+  return join(dirname(here), "tool-process-main.ts");
+}
+
+function firstLine(text: string): string {
+  const nl = text.indexOf("\n");
+  return nl < 0 ? text : text.slice(0, nl);
 }

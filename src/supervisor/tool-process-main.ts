@@ -1,0 +1,121 @@
+// Entry point of a tool process (a child of the bridge started by ProcessHost). It loads the tool
+// once, runs the jobs the host sends, and never writes to fd 1 on purpose: the host reads it only
+// to name stray printers in its log.
+import { TOOL_PROCESS_CONFIG_ENV, type ToHostMessage, type ToolProcessConfig, type ToToolMessage, type WireJob } from "./ipc-messages.js";
+import { installOutputCapture, writeStderr } from "./output-capture.js";
+import { runToolJob } from "./tool-runner.js";
+import type { PreparedJob } from "../core/job.js";
+import type { ToolDefinition, ToolInput } from "../tools/define-tool.js";
+import { loadTool } from "../tools/load-tool.js";
+
+installOutputCapture();
+
+const send = process.send?.bind(process);
+if (!send) {
+  writeStderr("worker-bridge: tool-process-main must be started by the bridge (it needs an IPC channel)\n");
+  process.exit(2);
+}
+
+const configText = process.env[TOOL_PROCESS_CONFIG_ENV];
+delete process.env[TOOL_PROCESS_CONFIG_ENV];
+const config = JSON.parse(configText ?? "{}") as ToolProcessConfig;
+// Jobs' env is sent as a difference from this snapshot, taken before the tool can touch process.env.
+const startEnv: Readonly<Record<string, string>> = { ...(process.env as Record<string, string>) };
+
+const running = new Map<number, AbortController>();
+let ready: Promise<{ tool: ToolDefinition<unknown>; state: unknown }> | undefined;
+let retiring = false;
+
+function post(message: ToHostMessage, then?: () => void): void {
+  if (then) send!(message, undefined, undefined, then);
+  else send!(message);
+}
+
+/** The bridge is gone (SIGKILL included: the IPC pipe closes): never outlive it. */
+function parentGone(): void {
+  process.exit(0);
+}
+process.on("disconnect", parentGone);
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) parentGone();
+}, 1000).unref();
+
+function start(): Promise<{ tool: ToolDefinition<unknown>; state: unknown }> {
+  ready ??= (async () => {
+    const tool = await loadTool(config.toolModule);
+    const state = tool.init ? await tool.init.call(tool, config.startupArgs) : undefined;
+    return { tool, state };
+  })();
+  return ready;
+}
+
+function toPrepared(job: WireJob): PreparedJob {
+  let env: Record<string, string> = { ...startEnv };
+  if (job.envSet) Object.assign(env, job.envSet);
+  if (job.envUnset) for (const name of job.envUnset) delete env[name];
+  const inputs: ToolInput[] = job.inputs
+    ? job.inputs.map(([path, digest]) => ({ path, digest: Buffer.from(digest, "base64") }))
+    : [];
+  return {
+    id: job.id,
+    origin: job.origin,
+    args: job.args,
+    inputs,
+    cwd: job.cwd,
+    env,
+    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+    verbosity: job.verbosity,
+  };
+}
+
+async function run(job: WireJob): Promise<void> {
+  const abort = new AbortController();
+  running.set(job.seq, abort);
+  let loaded: { tool: ToolDefinition<unknown>; state: unknown };
+  try {
+    loaded = await start();
+  } catch (err) {
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    // Exit only once the message is written; the host reports it to every waiting job.
+    post({ t: "init-failed", message }, () => process.exit(1));
+    return;
+  }
+  const result = await runToolJob(loaded.tool, loaded.state, config.startupArgs, toPrepared(job), abort.signal);
+  running.delete(job.seq);
+  post({ t: "done", seq: job.seq, exitCode: result.exitCode, output: result.output, rss: process.memoryUsage.rss() });
+  if (retiring && running.size === 0) void retire();
+}
+
+async function retire(): Promise<void> {
+  retiring = true;
+  if (running.size > 0) return; // the last job to finish calls back here
+  process.off("disconnect", parentGone);
+  try {
+    if (ready) {
+      const { tool, state } = await ready;
+      await tool.dispose?.(state);
+    }
+  } catch (err) {
+    writeStderr(`worker-bridge: tool dispose failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(0);
+}
+
+process.on("message", (message: ToToolMessage) => {
+  switch (message.t) {
+    case "run":
+      void run(message);
+      break;
+    case "abort":
+      running.get(message.seq)?.abort(new Error(message.reason));
+      break;
+    case "retire":
+      void retire();
+      break;
+  }
+});
+
+// Load the tool before the first job arrives: the host starts processes when it needs them, so
+// the job is usually already on its way.
+start().catch(() => undefined);

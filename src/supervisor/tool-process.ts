@@ -1,0 +1,279 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { constants as osConstants } from "node:os";
+import type { HostResult, PreparedJob } from "../core/job.js";
+import type { Logger } from "../core/logger.js";
+import type { ToHostMessage, ToToolMessage, WireJob } from "./ipc-messages.js";
+import { StderrTail } from "./stderr-tail.js";
+
+export interface ToolProcessOptions {
+  /** Path of the child entry (tool-process-main.js). */
+  entry: string;
+  execArgv: string[];
+  /** The child's whole environment; jobs' env is sent as a difference from `jobBaseEnv`. */
+  env: Record<string, string>;
+  /** `env` as the tool sees it (without the bridge's private config entry). */
+  jobBaseEnv: Readonly<Record<string, string>>;
+  serialization: "json" | "advanced";
+  toolName: string;
+  abortGraceMs: number;
+  logger: Logger;
+  /** Called once when an aborted job overstayed its grace; the owner kills the process. */
+  onHardCancelDue(proc: ToolProcess, job: PreparedJob): void;
+  /** Called after every answered job (recycling decisions). */
+  onJobDone(proc: ToolProcess): void;
+  /** Called once, after the process is gone and every job it held has been answered. */
+  onExit(proc: ToolProcess, exit: ToolProcessExit): void;
+}
+
+export interface ToolProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True unless the host asked it to go (retire, hard cancel, shutdown). */
+  unexpected: boolean;
+  /** Init failure message, when the tool never became ready. */
+  initFailure?: string;
+}
+
+/** Why the host ended a process on purpose; shapes the answers of the jobs it was running. */
+type Ending =
+  | { kind: "retire" }
+  | { kind: "shutdown" }
+  | { kind: "hard-cancel"; jobId: number; graceMs: number };
+
+interface InFlight {
+  readonly job: PreparedJob;
+  readonly resolve: (r: HostResult) => void;
+  readonly signal: AbortSignal;
+  readonly onAbort: () => void;
+  graceTimer: NodeJS.Timeout | undefined;
+  aborted: boolean;
+}
+
+/** One tool child process: sends it jobs, answers each exactly once, also when it dies. */
+export class ToolProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Jobs sent to this process over its life (for --max-requests-per-tool). */
+  served = 0;
+  /** RSS in bytes after the last job, as the child measured it. */
+  lastRss = 0;
+  /** No new jobs: set when the process is recycled, hard-cancelled or shut down. */
+  draining = false;
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextSeq = 1;
+  private readonly stderr = new StderrTail();
+  private ending: Ending | undefined;
+  private initFailure: string | undefined;
+  private exited = false;
+  readonly exitedPromise: Promise<void>;
+  private markExited!: () => void;
+
+  constructor(private readonly options: ToolProcessOptions) {
+    this.exitedPromise = new Promise((r) => (this.markExited = r));
+    this.child = fork(options.entry, [], {
+      execArgv: options.execArgv,
+      env: options.env,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: options.serialization,
+    });
+    this.pid = this.child.pid ?? -1;
+    this.child.stdout!.setEncoding("utf8");
+    this.child.stderr!.setEncoding("utf8");
+    this.child.stdout!.on("data", (text: string) => this.onStrayStdout(text));
+    this.child.stderr!.on("data", (text: string) => this.onStderr(text));
+    this.child.on("message", (m: ToHostMessage) => this.onMessage(m));
+    // Sending to a process that just died fails asynchronously; its exit answers the jobs.
+    this.child.on("error", (err) => {
+      options.logger.debug("tool process error", { pid: this.pid, error: err.message });
+      if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid === undefined) {
+        this.finish(null, null, `could not be started: ${err.message}`);
+      }
+    });
+    this.child.on("exit", (code, signal) => {
+      // Let the stderr pipe drain so the crash report has the last words, but not forever: a
+      // grandchild may hold the pipe open.
+      const timer = setTimeout(() => this.finish(code, signal), 200);
+      this.child.once("close", () => {
+        clearTimeout(timer);
+        this.finish(code, signal);
+      });
+    });
+  }
+
+  get load(): number {
+    return this.inFlight.size;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+    return new Promise<HostResult>((resolve) => {
+      const seq = this.nextSeq++;
+      this.served++;
+      const entry: InFlight = {
+        job,
+        resolve,
+        signal,
+        graceTimer: undefined,
+        aborted: false,
+        onAbort: () => this.abortJob(seq),
+      };
+      this.inFlight.set(seq, entry);
+      signal.addEventListener("abort", entry.onAbort, { once: true });
+      this.send({ t: "run", ...toWire(seq, job, this.options.jobBaseEnv) });
+      if (signal.aborted) this.abortJob(seq);
+    });
+  }
+
+  /** Stop taking jobs; exit cleanly once the current ones are answered. */
+  retire(kind: "retire" | "shutdown" = "retire"): void {
+    this.draining = true;
+    this.ending ??= { kind };
+    this.send({ t: "retire" });
+  }
+
+  /** Kills the process now (hard cancel, or a retire that took too long). */
+  kill(ending?: Ending): void {
+    this.draining = true;
+    if (ending) this.ending = ending;
+    this.ending ??= { kind: "shutdown" };
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+
+  private abortJob(seq: number): void {
+    const entry = this.inFlight.get(seq);
+    if (!entry || entry.aborted) return;
+    entry.aborted = true;
+    this.send({ t: "abort", seq, reason: describeReason(entry.signal.reason) });
+    entry.graceTimer = setTimeout(() => this.options.onHardCancelDue(this, entry.job), this.options.abortGraceMs);
+  }
+
+  private send(message: ToToolMessage): void {
+    if (this.exited || !this.child.connected) return;
+    try {
+      this.child.send(message);
+    } catch (err) {
+      this.options.logger.debug("could not send to tool process", { pid: this.pid, error: (err as Error).message });
+    }
+  }
+
+  private onMessage(message: ToHostMessage): void {
+    if (message.t === "done") {
+      this.lastRss = message.rss;
+      this.settle(message.seq, { exitCode: message.exitCode, output: message.output, hostPid: this.pid });
+      this.options.onJobDone(this);
+    } else if (message.t === "init-failed") {
+      this.initFailure = message.message;
+    }
+  }
+
+  private settle(seq: number, result: HostResult): void {
+    const entry = this.inFlight.get(seq);
+    if (!entry) return;
+    this.inFlight.delete(seq);
+    clearTimeout(entry.graceTimer);
+    entry.signal.removeEventListener("abort", entry.onAbort);
+    entry.resolve(result);
+  }
+
+  private onStderr(text: string): void {
+    for (const line of this.stderr.push(text)) {
+      if (line.length > 0) this.options.logger.warn("tool stderr", { pid: this.pid, line });
+    }
+  }
+
+  private onStrayStdout(text: string): void {
+    // Never forwarded to fd 1: the protocol owns it. Named here so the culprit can be found.
+    this.options.logger.warn("tool process wrote to its stdout outside any request; kept off the protocol stream", {
+      pid: this.pid,
+      text: text.length > 500 ? `${text.slice(0, 500)}…` : text,
+    });
+  }
+
+  private finish(code: number | null, signal: NodeJS.Signals | null, startError?: string): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.draining = true;
+    // A recycled process that dies instead of exiting 0 crashed all the same.
+    const ending = this.ending?.kind === "retire" && (code !== 0 || signal !== null) ? undefined : this.ending;
+    const unexpected = ending === undefined;
+    const how = startError ?? describeExit(code, signal);
+    const tail = this.stderr.text();
+    const oom = /heap out of memory|Reached heap limit|JavaScript heap/i.test(tail) ? " (it ran out of memory)" : "";
+    const tailNote = tail.length > 0 ? `last lines of its stderr:\n${indent(tail)}` : "its stderr was empty";
+    for (const [seq, entry] of [...this.inFlight]) {
+      let output: string;
+      if (this.initFailure !== undefined) {
+        output = `worker-bridge: tool ${this.options.toolName} failed to initialise in process ${this.pid}:\n${indent(this.initFailure)}`;
+      } else if (ending?.kind === "hard-cancel" && ending.jobId === entry.job.id && entry.aborted) {
+        output = `worker-bridge: request ${entry.job.id} did not stop within ${ending.graceMs} ms of being aborted; tool process ${this.pid} was killed`;
+      } else if (ending?.kind === "hard-cancel") {
+        output = `worker-bridge: tool process ${this.pid} was killed while running request ${entry.job.id} because request ${ending.jobId} on the same process did not stop after being aborted`;
+      } else if (ending?.kind === "shutdown" || ending?.kind === "retire") {
+        output = `worker-bridge: tool process ${this.pid} was stopped while running request ${entry.job.id} (worker-bridge is shutting down)`;
+      } else {
+        output = `worker-bridge: tool process ${this.pid} (${this.options.toolName}) ${how}${oom} while running request ${entry.job.id}; ${tailNote}`;
+      }
+      this.settle(seq, { exitCode: crashExitCode(code, signal), output, hostPid: this.pid, crashed: true });
+    }
+    this.markExited();
+    this.options.onExit(this, {
+      code,
+      signal,
+      unexpected,
+      ...(this.initFailure !== undefined ? { initFailure: this.initFailure } : {}),
+    });
+  }
+}
+
+function toWire(seq: number, job: PreparedJob, base: Readonly<Record<string, string>>): WireJob {
+  let envSet: Record<string, string> | undefined;
+  let envUnset: string[] | undefined;
+  const env = job.env;
+  for (const name in env) {
+    const value = env[name]!;
+    if (base[name] !== value) (envSet ??= {})[name] = value;
+  }
+  for (const name in base) if (!(name in env)) (envUnset ??= []).push(name);
+  return {
+    seq,
+    id: job.id,
+    origin: job.origin,
+    args: job.args,
+    ...(job.inputs.length > 0
+      ? { inputs: job.inputs.map((i) => [i.path, Buffer.from(i.digest.buffer, i.digest.byteOffset, i.digest.byteLength).toString("base64")] as const) }
+      : {}),
+    cwd: job.cwd,
+    ...(envSet ? { envSet } : {}),
+    ...(envUnset ? { envUnset } : {}),
+    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+    verbosity: job.verbosity,
+  };
+}
+
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `was killed by signal ${signal}`;
+  if (code !== null) return `exited with code ${code}`;
+  return "exited";
+}
+
+/** Non-zero always: the tool's own code, or 128+signal like a shell. */
+function crashExitCode(code: number | null, signal: NodeJS.Signals | null): number {
+  if (signal) return 128 + (osConstants.signals[signal] ?? 0);
+  if (code !== null && code !== 0) return code;
+  return 1;
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  return String(reason ?? "aborted");
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
+}
