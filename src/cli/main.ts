@@ -86,6 +86,7 @@ async function serveBazel(
   worker.start();
   const code = await worker.done;
   await Promise.race([runtime.host.close(), delay(options.shutdownGraceMs)]);
+  runtime.logSummary();
   return code;
 }
 

@@ -89,7 +89,7 @@ export function defaultOptions(): BridgeOptions {
     persistentWorker: false,
     protocol: "proto",
     concurrency: availableParallelism(),
-    host: "inline",
+    host: "process",
     tools: undefined,
     shutdownGraceMs: 2000,
     abortGraceMs: 3000,
@@ -148,8 +148,8 @@ stdin/stdout; otherwise one-shot (argfiles expanded, tool run once, exit with it
   --tool NAME|PATH            built-in tool (probe, tsc) or a module that default-exports defineTool(...)
   --protocol proto|json       Bazel wire format (must match requires-worker-protocol); default proto
   --concurrency N             jobs running at once; default: CPU count
-  --host process|inline       run the tool in child processes or inside the bridge
-  --tools N                   tool processes (process host)
+  --host process|inline       run the tool in child processes (default) or inside the bridge
+  --tools N                   tool processes (process host); default: enough for --concurrency, <= CPUs
   --shutdown-grace-ms MS      time in-flight jobs get on SIGTERM/EOF; default 2000
   --abort-grace-ms MS         time an aborted job gets before its tool process is killed; default 3000
   --max-message-mb N          largest request accepted; default 256

@@ -1,6 +1,7 @@
 import { Dispatcher, type DispatcherObserver } from "../core/dispatcher.js";
 import type { ToolHost } from "../core/job.js";
 import { createLogger, type Logger } from "../core/logger.js";
+import { Recorder } from "../record/recorder.js";
 import { createHost } from "../supervisor/create-host.js";
 import { loadTool, resolveToolModule } from "../tools/load-tool.js";
 import type { ToolDefinition } from "../tools/define-tool.js";
@@ -14,6 +15,8 @@ export interface Runtime {
   readonly host: ToolHost;
   readonly dispatcher: Dispatcher;
   close(graceMs: number): Promise<void>;
+  /** Logs requests, failures, crashes, recycles and p50/p99 at info (once; close() calls it too). */
+  logSummary(): void;
 }
 
 export interface RuntimeOverrides {
@@ -42,12 +45,44 @@ export async function createRuntime(options: BridgeOptions, overrides: RuntimeOv
     maxToolMemoryMb: options.maxToolMemoryMb,
     logger,
   });
+  const observer =
+    overrides.observer ??
+    (options.record !== undefined
+      ? new Recorder({
+          dir: options.record,
+          tool: options.tool,
+          toolModule,
+          startupArgs: overrides.startupArgs ?? options.toolArgs,
+          host: overrides.host ?? options.host,
+          logger,
+        })
+      : undefined);
   const dispatcher = new Dispatcher(host, {
     concurrency: options.concurrency,
     logger,
     abortGraceMs: options.abortGraceMs + 2000,
-    ...(overrides.observer ? { observer: overrides.observer } : {}),
+    ...(observer ? { observer } : {}),
   });
+  let summarised = false;
+  const logSummary = (): void => {
+    if (summarised) return;
+    summarised = true;
+    const s = dispatcher.stats();
+    const hostStats = "stats" in host && typeof host.stats === "function" ? (host.stats() as Record<string, number>) : {};
+    logger.info("summary", {
+      requests: s.requests,
+      failures: s.failures,
+      cancelled: s.cancelled,
+      timedOut: s.timedOut,
+      crashed: s.crashed,
+      crashes: hostStats.crashes,
+      recycles: hostStats.recycles,
+      hardKills: hostStats.hardKills,
+      toolProcesses: hostStats.processesStarted,
+      p50Ms: s.p50Ms === undefined ? undefined : Math.round(s.p50Ms * 1000) / 1000,
+      p99Ms: s.p99Ms === undefined ? undefined : Math.round(s.p99Ms * 1000) / 1000,
+    });
+  };
   return {
     options,
     logger,
@@ -57,6 +92,8 @@ export async function createRuntime(options: BridgeOptions, overrides: RuntimeOv
     async close(graceMs: number) {
       await dispatcher.close(graceMs);
       await host.close();
+      logSummary();
     },
+    logSummary,
   };
 }
