@@ -2,6 +2,8 @@
 // speaks length-delimited WorkRequest/WorkResponse protos, and kills everything it started (by
 // pid) from a watchdog so a hung worker fails the test instead of hanging it.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { WorkRequestSchema, WorkResponseSchema } from "../../../src/gen/bazel/worker_protocol_pb.js";
 import { FrameDecoder } from "../../../src/protocol/frame-decoder.js";
@@ -19,6 +21,8 @@ export interface BridgeOptions {
   args: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /** Node flags for the bridge (tool processes inherit them). */
+  nodeArgs?: string[];
   /** Kill the bridge (and fail pending reads) after this long. */
   watchdogMs?: number;
 }
@@ -27,7 +31,7 @@ const live = new Set<BazelBridge>();
 
 /** Kills every bridge a test left running (call from afterEach). */
 export function killAllBridges(): void {
-  for (const b of live) b.kill();
+  for (const b of live) b.killTree();
 }
 
 export class BazelBridge {
@@ -41,7 +45,7 @@ export class BazelBridge {
   rawStdout = Buffer.alloc(0);
 
   constructor(options: BridgeOptions) {
-    this.child = spawn(process.execPath, [requireBuiltCli(), "--persistent_worker", ...options.args], {
+    this.child = spawn(process.execPath, [...(options.nodeArgs ?? []), requireBuiltCli(), "--persistent_worker", ...options.args], {
       cwd: options.cwd ?? process.cwd(),
       env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
@@ -64,7 +68,7 @@ export class BazelBridge {
         resolve({ code, signal });
       });
     });
-    this.watchdog = setTimeout(() => this.kill(), options.watchdogMs ?? 45_000);
+    this.watchdog = setTimeout(() => this.killTree(), options.watchdogMs ?? 45_000);
   }
 
   get pid(): number {
@@ -100,6 +104,19 @@ export class BazelBridge {
     return this.exited;
   }
 
+  /** The bridge and its tool processes, by pid (watchdog and test cleanup). */
+  killTree(): void {
+    for (const pid of childPids(this.pid)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    this.kill();
+  }
+
+  /** Only the bridge itself. */
   kill(signal: NodeJS.Signals = "SIGKILL"): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
@@ -127,7 +144,7 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Children of `pid` according to /proc (Linux), for orphan checks. */
+/** Polls `cond` until it holds or the deadline passes; returns its last value. */
 export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, stepMs = 50): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -136,3 +153,22 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, stepMs 
   }
   return cond();
 }
+
+/** Pids whose parent is `pid` (Linux /proc). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Field 4 is the ppid; the command name (field 2) may contain spaces, so split after ")".
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === pid) out.push(Number(entry));
+    } catch {
+      // The process exited while we looked.
+    }
+  }
+  return out;
+}
+
+export const FIXTURE_TOOL = fileURLToPath(new URL("../fixtures/fixture-tool.mjs", import.meta.url));
