@@ -15,6 +15,7 @@ export {
   isServiceError,
   openChannel,
   openExecuteStream,
+  serializeCommand,
   serializeEvent,
   deserializeResponse,
 } from "./grpc-client.js";

@@ -1,0 +1,142 @@
+// Calls Buck2 itself never makes but the bridge must still handle well: Worker/Exec, client
+// cancellation (RST_STREAM) and undecodable requests (spec buck2-worker-protocol.md §1.2, §9, §14;
+// issue rules 2 and 5). The worker is started by the harness; these calls are made by hand.
+import { readFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import { Metadata, status, type Client, type ServiceError } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ExecuteEventSchema, type ExecuteEvent, type ExecuteResponse } from "../../src/gen/buck2/worker_pb.js";
+import {
+  bridgeExe,
+  delay,
+  deserializeResponse,
+  EXEC_PATH,
+  EXECUTE_PATH,
+  executeCommand,
+  openChannel,
+  serializeCommand,
+  serializeEvent,
+  type FakeBuck2,
+  type WorkerRef,
+} from "./harness/index.js";
+import { HarnessPool } from "./helpers.js";
+
+const pool = new HarnessPool();
+let buck2: FakeBuck2;
+let worker: WorkerRef;
+let client: Client;
+
+beforeAll(async () => {
+  buck2 = pool.create();
+  worker = buck2.defineWorker({ exe: bridgeExe("--tool", "probe", "--host", "inline", "--log-level", "info") });
+  const warm = await buck2.runAction({ worker, args: ["--echo=up"] });
+  if (warm.kind !== "success") throw new Error(`worker did not start: ${JSON.stringify(warm)}`);
+  client = openChannel(buck2.worker(worker)!.dir.socketPath);
+});
+
+afterAll(() => {
+  client?.close();
+  pool.cleanup();
+});
+
+function openExec(): {
+  send(event: ExecuteEvent): void;
+  end(): void;
+  result: Promise<{ err: ServiceError | null; response: ExecuteResponse | undefined }>;
+} {
+  let resolve!: (v: { err: ServiceError | null; response: ExecuteResponse | undefined }) => void;
+  const result = new Promise<{ err: ServiceError | null; response: ExecuteResponse | undefined }>((r) => (resolve = r));
+  const call = client.makeClientStreamRequest(EXEC_PATH, serializeEvent, deserializeResponse, new Metadata(), {}, (err, response) =>
+    resolve({ err, response }),
+  );
+  return { send: (e) => call.write(e), end: () => call.end(), result };
+}
+
+const command = (argv: string[]): ExecuteEvent => create(ExecuteEventSchema, { data: { case: "command", value: executeCommand({ argv }) } });
+const cancel = (): ExecuteEvent => create(ExecuteEventSchema, { data: { case: "cancel", value: {} } });
+
+async function waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const log = readFileSync(buck2.worker(worker)!.dir.stderrPath, "utf8");
+    if (pattern.test(log)) return log;
+    if (Date.now() > until) throw new Error(`worker log never matched ${pattern}:\n${log}`);
+    await delay(50);
+  }
+}
+
+describe("Buck2 Worker/Exec and cancellation", () => {
+  test("Exec: the response is sent as soon as the job ends, without waiting for the client to half-close (issue rule 2)", async () => {
+    const exec = openExec();
+    exec.send(command(["--echo=exec works"]));
+    // Deliberately no end(): the answer must arrive anyway.
+    const { err, response } = await exec.result;
+    expect(err).toBeNull();
+    expect(response?.exitCode).toBe(0);
+    expect(response?.stderr).toBe("exec works");
+    expect(response?.timedOutAfterS).toBeUndefined();
+  });
+
+  test("Exec: a cancel event aborts the running job; the single response has a non-zero exit and says it was cancelled (issue rule 2, §9)", async () => {
+    const exec = openExec();
+    exec.send(command(["--echo=started", "--hang"]));
+    await delay(300);
+    exec.send(cancel());
+    const { err, response } = await exec.result;
+    expect(err).toBeNull();
+    expect(response!.exitCode).not.toBe(0);
+    expect(response!.stderr).toContain("started");
+    expect(response!.stderr).toMatch(/cancelled by an ExecuteCancel event/);
+    exec.end();
+  });
+
+  test("Exec: a cancel before any command is a client error (INVALID_ARGUMENT), not UNAVAILABLE (§9, issue rule 5)", async () => {
+    const exec = openExec();
+    exec.send(cancel());
+    const { err } = await exec.result;
+    expect(err?.code).toBe(status.INVALID_ARGUMENT);
+    expect(err?.details).toMatch(/first event must be a command/);
+  });
+
+  test("Exec: half-closing without a command is answered INVALID_ARGUMENT, so the call never hangs (issue rule 2)", async () => {
+    const exec = openExec();
+    exec.end();
+    const { err } = await exec.result;
+    expect(err?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  test("Execute: a call cancelled by the client (RST_STREAM) aborts its job (§9)", async () => {
+    const call = client.makeUnaryRequest(
+      EXECUTE_PATH,
+      serializeCommand,
+      deserializeResponse,
+      executeCommand({ argv: ["--echo=rst-marker", "--hang"] }),
+      new Metadata(),
+      {},
+      () => undefined,
+    );
+    await delay(400);
+    call.cancel();
+    // The dispatcher logs every finished request at info level, with how it ended.
+    const log = await waitForLog(/request origin=buck2 id=\d+ exit=1 end=cancelled/);
+    expect(log).toMatch(/end=cancelled/);
+  });
+
+  test("an undecodable request gets INTERNAL with an actionable message, never UNAVAILABLE (issue rule 5)", async () => {
+    const err = await new Promise<ServiceError | null>((resolve) =>
+      client.makeUnaryRequest(EXECUTE_PATH, (b: Buffer) => b, deserializeResponse, Buffer.from([0x0a, 0xff, 0xff, 0xff]), new Metadata(), {}, (e) =>
+        resolve(e),
+      ),
+    );
+    expect(err?.code).toBe(status.INTERNAL);
+    expect(err?.details).toMatch(/worker-bridge: could not decode a 4-byte worker\.ExecuteCommand/);
+    expect(err?.details).toMatch(/worker\.proto/);
+  });
+
+  test("the worker keeps serving after all of the above (other requests unaffected)", async () => {
+    const result = await buck2.runAction({ worker, args: ["--echo=still here"] });
+    expect(result).toMatchObject({ kind: "success", stderr: "still here" });
+    await buck2.endCommand();
+  });
+});
+
