@@ -1,0 +1,303 @@
+// Fault injection across the Buck2 front door ($WORKER_SOCKET gRPC, Buck2 spec §4.4–§10), driven
+// by the fake-Buck2 harness. Each fault must end in a clear response (or a clear exit), never a
+// hang, and must leave the worker serving the next action.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ExecuteResponse } from "../../src/gen/buck2/worker_pb.js";
+import { CLI, delay } from "./helpers/bazel-client.js";
+import { executeCommand, killAllBuck2Workers, startBuck2Worker, type Buck2Worker, type CallOutcome } from "./helpers/buck2-worker.js";
+import { processHostUnavailable } from "./helpers/process-host.js";
+
+const FAULT_TOOL = fileURLToPath(new URL("./fixtures/fault-tool.mjs", import.meta.url));
+
+let noProcessHost: string | undefined;
+let scratch: string;
+
+beforeAll(async () => {
+  noProcessHost = await processHostUnavailable();
+  if (noProcessHost) console.warn(`[faults-buck2] process-host cases skipped: ${noProcessHost}`);
+  scratch = await mkdtemp("/tmp/wbr-scratch-");
+});
+afterAll(async () => {
+  await killAllBuck2Workers(true);
+  await rm(scratch, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await killAllBuck2Workers();
+});
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function run(w: Buck2Worker, argv: string[], extra: { timeoutS?: number; env?: [string, string][] } = {}): Promise<CallOutcome> {
+  expect(w.failure).toBeUndefined();
+  return within(w.worker.execute(executeCommand({ argv, ...extra })), 40_000, `Execute ${argv.join(" ").slice(0, 80)}`);
+}
+
+async function respond(w: Buck2Worker, argv: string[], extra: { timeoutS?: number; env?: [string, string][] } = {}): Promise<ExecuteResponse> {
+  const o = await run(w, argv, extra);
+  if (o.kind !== "response") throw new Error(`expected a response, got ${o.kind}: ${o.message}`);
+  return o.response;
+}
+
+async function waitForFile(path: string, timeoutMs = 15_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await readFile(path, "utf8").catch(() => "");
+    if (text !== "") return text;
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await delay(25);
+  }
+}
+
+/** Runs the CLI with the given WORKER_SOCKET and waits for its exit (killed by PID after 20 s). */
+function runCliOnSocket(socketPath: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, "--tool", "probe"], {
+      env: { ...process.env, WORKER_SOCKET: socketPath },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    const watchdog = setTimeout(() => child.pid !== undefined && process.kill(child.pid, "SIGKILL"), 20_000);
+    child.on("close", (code) => {
+      clearTimeout(watchdog);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+describe.each([
+  { name: "unary Execute", streaming: false },
+  { name: "ExecuteStream", streaming: true },
+])("Buck2 front door, $name", ({ streaming }) => {
+  // One worker for the faults after which it must keep serving: it has to survive all of them.
+  let shared: Buck2Worker;
+  let project: string;
+  beforeAll(async () => {
+    project = await mkdtemp(join(scratch, "proj-"));
+    await writeFile(join(project, "empty.args"), "");
+    await writeFile(join(project, "binary.args"), Buffer.from([0x2d, 0x00, 0xff]));
+    await writeFile(join(project, "self.args"), "@self.args\n");
+    for (let i = 0; i < 100; i++) await writeFile(join(project, `d${i}.args`), `@d${i + 1}.args\n`);
+    await writeFile(join(project, "d100.args"), "--ok\n");
+    shared = await startBuck2Worker({ tool: FAULT_TOOL, args: ["--abort-grace-ms=200"], streaming, projectRoot: project, shared: true });
+  });
+
+  it("SIGKILL of the tool process mid-request: a clear failure response, and the worker keeps serving (spec §7.2, §15 scenario 9)", async (ctx) => {
+    if (noProcessHost) {
+      console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
+      ctx.skip();
+    }
+    const w = await startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=process"], streaming });
+    const pidFile = join(w.root, "tool.pid");
+    const call = run(w, [`--pid-file=${pidFile}`, "--ignore-abort"]);
+    const toolPid = Number(await waitForFile(pidFile));
+    expect(toolPid).not.toBe(w.worker.pid);
+    process.kill(toolPid, "SIGKILL");
+    const o = await call;
+    expect(o.kind).toBe("response");
+    const r = (o as { response: ExecuteResponse }).response;
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/SIGKILL|killed|crash|exited/i);
+    expect(r.timedOutAfterS).toBeUndefined();
+    expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
+    expect(w.violations).toEqual([]);
+  });
+
+  it("a tool that never returns hits timeout_s: timed_out_after_s is set, the worker keeps serving (spec §6.2, §7.1, §15 scenario 5)", async () => {
+    const w = shared;
+    const r = await respond(w, ["--ignore-abort"], { timeoutS: 1 });
+    expect(r.timedOutAfterS).toBe(1n);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/timed out after 1s/);
+    const ok = await respond(w, ["--ok"]);
+    expect(ok).toMatchObject({ exitCode: 0, stderr: "ok" });
+    expect(ok.timedOutAfterS).toBeUndefined();
+  });
+
+  it("an endless CPU loop hits timeout_s and its tool process is killed (process host) (spec §6.2)", async (ctx) => {
+    if (noProcessHost) {
+      console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
+      ctx.skip();
+    }
+    const w = await startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], streaming });
+    const pidFile = join(w.root, "spin.pid");
+    const r = await respond(w, [`--pid-file=${pidFile}`, "--spin"], { timeoutS: 1 });
+    expect(r.timedOutAfterS).toBe(1n);
+    expect(() => process.kill(Number(readFileSyncSafe(pidFile)), 0)).toThrow();
+    expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
+  });
+
+  it("a tool printing 4 MiB to stdout and 4 MiB to stderr: all captured in the response's stderr (spec §7.1)", async () => {
+    const w = shared;
+    const r = await respond(w, ["--flood=4"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr.length).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    expect(r.stderr).toContain("flooded 4 MiB");
+    // The worker's own stdout log (Buck2 spec §4.2) got none of the tool's output.
+    expect((await readFile(w.worker.dir.stdoutPath, "utf8")).includes("xxxxxxxx")).toBe(false);
+    expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
+  });
+
+  it("SIGTERM during load: every accepted call answered, prompt exit without SIGKILL, no survivors (spec §10, §15 scenario 10)", async () => {
+    const w = await startBuck2Worker({ streaming });
+    const calls = Array.from({ length: 40 }, (_, i) => run(w, [`--sleep=${100 + ((i * 53) % 600)}`, `--echo=c${i}`]));
+    await delay(300);
+    const report = await within(w.worker.terminate(10_000), 15_000, "terminate");
+    const outcomes = await Promise.all(calls);
+    expect(report.neededSigkill).toBe(false);
+    expect(report.survivors).toEqual([]);
+    expect(report.exit?.code).toBe(0);
+    expect(report.shutdownMs).toBeLessThan(8_000);
+    // Jobs in flight get --shutdown-grace-ms (2 s) to finish; those still running or queued after
+    // it are aborted and answered with a clear note. Either way: one response per call, none lost.
+    let completed = 0;
+    for (const [i, o] of outcomes.entries()) {
+      expect(o.kind, JSON.stringify(o)).toBe("response");
+      const r = (o as { response: ExecuteResponse }).response;
+      if (r.exitCode === 0) {
+        expect(r.stderr).toContain(`c${i}`);
+        completed++;
+      } else {
+        // Running jobs say "shutting down"; queued ones "cancelled while queued" (reported: it
+        // should say the worker is shutting down, src/core/dispatcher.ts cancelledNote).
+        expect(r.stderr).toMatch(/shutting down|was cancelled while queued/);
+      }
+    }
+    expect(completed).toBeGreaterThan(0);
+  });
+
+  it("bad argfiles (missing, binary, self-referencing, nested 100 deep) get a clear error naming the path; the worker keeps serving (spec §6.2, §15 scenario 7)", async () => {
+    const w = shared;
+    const [missing, empty, binary, self, deep] = await Promise.all(
+      ["@missing.args", "@empty.args", "@binary.args", "@self.args", "@d0.args"].map((a) => respond(w, [a])),
+    );
+    expect(missing).toMatchObject({ exitCode: 2 });
+    expect(missing!.stderr).toContain(join(project, "missing.args"));
+    expect(empty).toMatchObject({ exitCode: 0, stderr: "" });
+    expect(binary!.stderr).toContain(join(project, "binary.args"));
+    expect(binary!.stderr).toMatch(/binary/);
+    expect(self!.stderr).toMatch(/cycle/);
+    expect(self!.stderr).toContain(join(project, "self.args"));
+    expect(deep!.stderr).toContain(join(project, "d32.args"));
+    expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
+  });
+});
+
+function readFileSyncSafe(path: string): string {
+  return existsSync(path) ? readFileSync(path, "utf8") : "";
+}
+
+describe("Buck2 front door: transport faults", () => {
+  it("a request larger than --max-message-mb is refused with RESOURCE_EXHAUSTED naming the limit; the worker keeps serving (spec §5.4)", async () => {
+    const w = await startBuck2Worker({ args: ["--max-message-mb=1"] });
+    const o = await run(w, [`--echo=${"y".repeat(2 * 1024 * 1024)}`]);
+    expect(o.kind).toBe("worker-failure");
+    expect((o as { message: string }).message).toMatch(/RESOURCE_EXHAUSTED/);
+    expect((o as { message: string }).message).toContain(String(1024 * 1024));
+    expect(await respond(w, ["--echo=small"])).toMatchObject({ exitCode: 0, stderr: "small" });
+  });
+
+  it("a client that dies in the middle of an HTTP/2 frame does not disturb the worker (spec §5.1)", async () => {
+    const w = await startBuck2Worker({});
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(w.worker.dir.socketPath);
+      s.once("error", reject);
+      s.once("connect", () => {
+        // The HTTP/2 preface, then half a SETTINGS frame header, then gone.
+        s.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04");
+        s.destroy();
+        resolve();
+      });
+    });
+    await delay(100);
+    expect(await respond(w, ["--echo=alive"])).toMatchObject({ exitCode: 0, stderr: "alive" });
+    expect(w.worker.exited).toBeUndefined();
+  });
+});
+
+describe("Buck2 front door: WORKER_SOCKET faults (spec §4.4)", () => {
+  it("a socket path over the 108-byte sun_path limit: exit 2 with a message naming the limit", async () => {
+    const long = join(scratch, "d".repeat(120), "socket");
+    const { code, stderr } = await runCliOnSocket(long);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/107-byte Unix socket path limit/);
+    expect(stderr).toContain(long);
+  });
+
+  it("a socket already served by a live worker: the second exits 2 and the first keeps serving", async () => {
+    const first = await startBuck2Worker({});
+    const { code, stderr } = await runCliOnSocket(first.worker.dir.socketPath);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/already serving/);
+    expect(await respond(first, ["--echo=first-still-serving"])).toMatchObject({ exitCode: 0, stderr: "first-still-serving" });
+  });
+
+  it("a socket path that is a symlink is refused (exit 2), and its target is left untouched", async () => {
+    const dir = await mkdtemp(join(scratch, "link-"));
+    const target = join(dir, "precious.txt");
+    await writeFile(target, "keep me");
+    const socketPath = join(dir, "socket");
+    await symlink(target, socketPath);
+    const { code, stderr } = await runCliOnSocket(socketPath);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/not a socket; refusing/);
+    expect(await readFile(target, "utf8")).toBe("keep me");
+  });
+
+  it("a symlink to a live worker's socket is refused too (no hijacking through links)", async () => {
+    const first = await startBuck2Worker({});
+    const dir = await mkdtemp(join(scratch, "link2-"));
+    const socketPath = join(dir, "socket");
+    await symlink(first.worker.dir.socketPath, socketPath);
+    const { code } = await runCliOnSocket(socketPath);
+    expect(code).toBe(2);
+    expect(await respond(first, ["--echo=ok"])).toMatchObject({ exitCode: 0 });
+  });
+
+  it("a stale socket file left by a SIGKILLed worker is replaced, and the new worker serves", async () => {
+    const first = await startBuck2Worker({});
+    const socketPath = first.worker.dir.socketPath;
+    first.worker.kill();
+    await delay(300);
+    expect(existsSync(socketPath)).toBe(true);
+    const child = spawn(process.execPath, [CLI, "--tool", "probe"], { env: { ...process.env, WORKER_SOCKET: socketPath }, stdio: "ignore" });
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    try {
+      const deadline = Date.now() + 15_000;
+      let connected = false;
+      while (!connected && Date.now() < deadline) {
+        connected = await new Promise<boolean>((resolve) => {
+          const s = connect(socketPath);
+          s.once("connect", () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.once("error", () => resolve(false));
+        });
+        if (!connected) await delay(100);
+      }
+      expect(connected).toBe(true);
+    } finally {
+      clearTimeout(watchdog);
+      if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
+    }
+  });
+});
