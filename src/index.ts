@@ -30,5 +30,10 @@ export { createLogger, type Logger, type LogLevel, type LogFormat } from "./core
 export { InlineHost } from "./supervisor/inline-host.js";
 export { createHost, type HostOptions } from "./supervisor/create-host.js";
 export { BazelWorker, type BazelWorkerOptions } from "./frontends/bazel/bazel-worker.js";
+export { serveBuck2 } from "./frontends/buck2/serve.js";
+export { createBuck2Server, bindUnixSocket, type Buck2ServerOptions } from "./frontends/buck2/grpc-server.js";
+export { RequestRunner, type RequestRunnerOptions } from "./frontends/buck2/request-runner.js";
+export { commandToJob, resultToResponse } from "./frontends/buck2/command-to-job.js";
+export { SocketPathError } from "./frontends/buck2/socket-path.js";
 export { main, detectMode, type Mode } from "./cli/main.js";
 export { parseOptions, type BridgeOptions } from "./cli/options.js";
