@@ -182,6 +182,11 @@ export class BazelWorkerProcess {
     }
   }
 
+  /** Resolves at the next stdout chunk or exit, or after `ms`. */
+  activity(ms: number): Promise<void> {
+    return this.nextEvent(ms);
+  }
+
   private nextEvent(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
