@@ -16,6 +16,8 @@ export interface Logger {
   warn(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
   debug(message: string, fields?: LogFields): void;
+  /** Writes at `info` whatever the level: the client asked for detail (Bazel `verbosity` > 0). */
+  requested(message: string, fields?: LogFields): void;
 }
 
 export interface LoggerOptions {
@@ -31,8 +33,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LEVELS[level];
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const enabled = (l: LogLevel): boolean => LEVELS[l] <= threshold && l !== "silent";
-  const log = (l: Exclude<LogLevel, "silent">, message: string, fields?: LogFields): void => {
-    if (!enabled(l)) return;
+  const emit = (l: Exclude<LogLevel, "silent">, message: string, fields?: LogFields): void => {
     if (format === "json") {
       write(`${JSON.stringify({ time: new Date().toISOString(), level: l, msg: message, ...fields })}\n`);
       return;
@@ -43,6 +44,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     }
     write(`${line}\n`);
   };
+  const log = (l: Exclude<LogLevel, "silent">, message: string, fields?: LogFields): void => {
+    if (enabled(l)) emit(l, message, fields);
+  };
   return {
     level,
     enabled,
@@ -51,6 +55,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     warn: (m, f) => log("warn", m, f),
     info: (m, f) => log("info", m, f),
     debug: (m, f) => log("debug", m, f),
+    requested: (m, f) => emit("info", m, f),
   };
 }
 

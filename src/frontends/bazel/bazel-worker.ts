@@ -172,7 +172,7 @@ export class BazelWorker {
         verbosity: request.verbosity,
       };
       if (request.verbosity > 0) {
-        logger.log("info", "request received", {
+        logger.requested("request received", {
           id: request.requestId,
           args: request.arguments.length,
           inputs: request.inputs.length,
@@ -186,7 +186,7 @@ export class BazelWorker {
     if (request.verbosity > 0) {
       const detail = `[worker-bridge] request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
       output = output.length === 0 ? detail : `${output.replace(/\n$/, "")}\n${detail}`;
-      logger.log("info", detail);
+      logger.requested(detail);
     }
     this.respond(pending, { exitCode: result.exitCode, output, requestId: request.requestId });
   }
@@ -215,11 +215,11 @@ export class BazelWorker {
     const { logger, dispatcher, shutdownGraceMs } = this.options;
     this.options.input.pause();
     logger.debug("shutting down", { reason, inFlight: this.inFlight.size });
+    const deadline = Date.now() + shutdownGraceMs;
     // On a protocol error the requests already accepted are valid: let them finish within the
     // grace. On EOF or a signal the client is going away: abort them now.
-    const graceForRunning = reason === "protocol-error" ? shutdownGraceMs : 0;
-    const deadline = Date.now() + shutdownGraceMs;
-    const closed = dispatcher.close(graceForRunning);
+    if (reason === "protocol-error") await withTimeout(Promise.allSettled([...this.inFlight]), shutdownGraceMs);
+    const closed = dispatcher.close(0);
     await withTimeout(Promise.all([closed, Promise.allSettled([...this.inFlight])]), Math.max(0, deadline - Date.now()));
     if (this.pendingWrites > 0 && !this.outputBroken) {
       await withTimeout(new Promise<void>((r) => (this.writesDrained = r)), Math.max(100, deadline - Date.now()));
