@@ -73,6 +73,8 @@ def _probe_files_impl(ctx):
             request.add("@" + ctx.file.extra_args.path)
             inputs.append(ctx.file.extra_args)
         request.add("--write=%s=%s" % (out.path, text))
+        if ctx.attr.exit_code:
+            request.add("--exit=%d" % ctx.attr.exit_code)
 
         ctx.actions.run(
             executable = ctx.executable._worker,
@@ -92,6 +94,7 @@ probe_files = rule(
         "mode": attr.string(mandatory = True, values = sorted(_MODES.keys())),
         "files": attr.string_dict(mandatory = True),
         "sleep_ms": attr.int(default = 0, doc = "Per-action --sleep, so multiplex requests overlap."),
+        "exit_code": attr.int(default = 0, doc = "Make every action fail with this exit code."),
         "extra_args": attr.label(allow_single_file = True, doc = "A nested @argfile of probe args."),
         "_worker": attr.label(
             default = "//tools:worker-bridge",
