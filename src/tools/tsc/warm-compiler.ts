@@ -12,7 +12,7 @@ import { updateOutputs, writeOutputs } from "./outputs.js";
 import { heapUsedBytes, newEntry, type ProgramCache } from "./program-cache.js";
 import { programKey, targetId } from "./program-key.js";
 import { loadTypeScript, type ResolvedTypeScript } from "./resolve-typescript.js";
-import type { TypeScriptApi } from "./typescript-api.js";
+import { emitsDeclarations, type TypeScriptApi } from "./typescript-api.js";
 import { diffResults, type VerifySampler } from "./verify.js";
 
 export interface WarmStats {
@@ -84,8 +84,17 @@ export function runWarm(
   const hash = createHash(ts);
   stats.requests++;
 
+  // A .tsbuildinfo records the builder's history (signatures computed to propagate a change, the
+  // latest changed .d.ts), so for some configurations a warm builder writes different bytes than
+  // tsc would. There the builder starts fresh (see docs/tsc.md, "Incremental projects").
+  const buildInfo = ts.getTsBuildInfoEmitOutputFilePath(config.options) !== undefined;
+  const historyInBuildInfo = buildInfo && (!emitsDeclarations(ts, config.options) || !!config.options.composite);
+
   let entry = cache.get(id);
-  if (entry === undefined) {
+  if (historyInBuildInfo) {
+    notes.push("cold: .tsbuildinfo of this configuration would record warm history (no declarations, or composite)");
+    entry = newEntry(id, key);
+  } else if (entry === undefined) {
     notes.push("cold: first request for this target in this process");
     entry = newEntry(id, key);
   } else if (entry.programKey !== key) {
@@ -114,6 +123,17 @@ export function runWarm(
   let outcome;
   try {
     outcome = compile(ts, config, host, entry.builder, token);
+    if (buildInfo && outcome.emitSkipped && entry.builder !== undefined) {
+      // Emit skipped (noEmitOnError): the warm .tsbuildinfo would hold signatures a cold run never
+      // computes. Redo this request from scratch; its builder is a faithful base for the next one.
+      notes.push("cold: emit skipped with a .tsbuildinfo configured; recompiled from scratch");
+      entry = newEntry(id, key);
+      const freshHost = createWarmCompilerHost(
+        { ts, view, cwd: job.cwd, options: config.options, sources: entry.sources, probes: entry.probes, shareLibFiles: true },
+        () => undefined,
+      );
+      outcome = compile(ts, config, freshHost, undefined, token);
+    }
   } catch (err) {
     // A builder interrupted midway may have been half-updated: never reuse it.
     cache.delete(id);
