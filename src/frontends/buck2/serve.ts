@@ -26,8 +26,15 @@ export async function serveBuck2(options: BridgeOptions, socketPath: string): Pr
     }
     throw err;
   }
+  // Watch from the start: a SIGTERM during start-up must still end in an orderly exit.
   const stop = watchForStop({ parentPollMs: PARENT_POLL_MS });
-  const runtime = await createRuntime(options);
+  let runtime;
+  try {
+    runtime = await createRuntime(options);
+  } catch (err) {
+    stop.dispose();
+    throw err;
+  }
   const { logger } = runtime;
   const runner = new RequestRunner({ dispatcher: runtime.dispatcher, cwd: process.cwd(), logger });
   const server = createBuck2Server(runner, { maxReceiveBytes: options.maxMessageBytes });
