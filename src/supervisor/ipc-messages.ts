@@ -21,7 +21,7 @@ export interface WireJob {
 }
 
 export type ToHostMessage =
-  /** A job's answer, with the child's RSS after it (for --max-tool-memory-mb). */
+  /** A job's answer, with the child's RSS after it when asked (for --max-tool-memory-mb), else -1. */
   | { readonly t: "done"; readonly seq: number; readonly exitCode: number; readonly output: string; readonly rss: number }
   /** `init` threw or the tool module did not load; the child exits right after. */
   | { readonly t: "init-failed"; readonly message: string };
@@ -36,6 +36,8 @@ export type ToToolMessage =
 export interface ToolProcessConfig {
   readonly toolModule: string;
   readonly startupArgs: readonly string[];
+  /** Measure RSS after each job (reading it costs ~15 µs, so only when a memory budget is set). */
+  readonly reportRss: boolean;
 }
 
 export const TOOL_PROCESS_CONFIG_ENV = "WORKER_BRIDGE_TOOL_PROCESS_CONFIG";

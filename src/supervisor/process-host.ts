@@ -65,7 +65,11 @@ export class ProcessHost implements ToolHost {
     // A debugger port cannot be shared: the bridge's --inspect must not leak into its children.
     this.execArgv = process.execArgv.filter((a) => !/^--inspect|^--debug/.test(a));
     this.jobBaseEnv = { ...(process.env as Record<string, string>) };
-    const config: ToolProcessConfig = { toolModule: options.toolModule, startupArgs: options.startupArgs };
+    const config: ToolProcessConfig = {
+      toolModule: options.toolModule,
+      startupArgs: options.startupArgs,
+      reportRss: options.maxToolMemoryMb !== undefined,
+    };
     this.childEnv = { ...this.jobBaseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) };
     this.serialization = process.env.WORKER_BRIDGE_IPC_SERIALIZATION === "advanced" ? "advanced" : "json";
   }
@@ -170,6 +174,8 @@ export class ProcessHost implements ToolHost {
         this.detach(p);
         // Its in-flight jobs finish first: the child exits only when it has none left.
         p.retire("retire");
+        // Start the replacement now, so the next request does not wait for a tool to load.
+        if (!this.closing && this.processes.length < this.maxProcesses) this.start();
       }
     }
     this.wakeOne();

@@ -83,7 +83,7 @@ async function run(job: WireJob): Promise<void> {
   }
   const result = await runToolJob(loaded.tool, loaded.state, config.startupArgs, toPrepared(job), abort.signal);
   running.delete(job.seq);
-  post({ t: "done", seq: job.seq, exitCode: result.exitCode, output: result.output, rss: process.memoryUsage.rss() });
+  post({ t: "done", seq: job.seq, exitCode: result.exitCode, output: result.output, rss: config.reportRss ? process.memoryUsage.rss() : -1 });
   if (retiring && running.size === 0) void retire();
 }
 

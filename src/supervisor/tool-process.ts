@@ -65,11 +65,13 @@ export class ToolProcess {
   private ending: Ending | undefined;
   private initFailure: string | undefined;
   private exited = false;
+  private readonly baseEnvSize: number;
   readonly exitedPromise: Promise<void>;
   private markExited!: () => void;
 
   constructor(private readonly options: ToolProcessOptions) {
     this.exitedPromise = new Promise((r) => (this.markExited = r));
+    this.baseEnvSize = Object.keys(options.jobBaseEnv).length;
     this.child = fork(options.entry, [], {
       execArgv: options.execArgv,
       env: options.env,
@@ -122,7 +124,7 @@ export class ToolProcess {
       };
       this.inFlight.set(seq, entry);
       signal.addEventListener("abort", entry.onAbort, { once: true });
-      this.send({ t: "run", ...toWire(seq, job, this.options.jobBaseEnv) });
+      this.send({ t: "run", ...toWire(seq, job, this.options.jobBaseEnv, this.baseEnvSize) });
       if (signal.aborted) this.abortJob(seq);
     });
   }
@@ -161,7 +163,7 @@ export class ToolProcess {
 
   private onMessage(message: ToHostMessage): void {
     if (message.t === "done") {
-      this.lastRss = message.rss;
+      if (message.rss >= 0) this.lastRss = message.rss;
       this.settle(message.seq, { exitCode: message.exitCode, output: message.output, hostPid: this.pid });
       this.options.onJobDone(this);
     } else if (message.t === "init-failed") {
@@ -228,15 +230,20 @@ export class ToolProcess {
   }
 }
 
-function toWire(seq: number, job: PreparedJob, base: Readonly<Record<string, string>>): WireJob {
+function toWire(seq: number, job: PreparedJob, base: Readonly<Record<string, string>>, baseSize: number): WireJob {
   let envSet: Record<string, string> | undefined;
   let envUnset: string[] | undefined;
   const env = job.env;
+  let count = 0;
   for (const name in env) {
+    count++;
     const value = env[name]!;
     if (base[name] !== value) (envSet ??= {})[name] = value;
   }
-  for (const name in base) if (!(name in env)) (envUnset ??= []).push(name);
+  // Same size and nothing new means the same names: the usual case skips the second pass.
+  if (envSet !== undefined || count !== baseSize) {
+    for (const name in base) if (!Object.hasOwn(env, name)) (envUnset ??= []).push(name);
+  }
   return {
     seq,
     id: job.id,

@@ -1,0 +1,95 @@
+// `node --import tsx bench/host-overhead.ts [--requests=N] [--rounds=N]` (after `npm run build`):
+// per-request cost of --host=process over --host=inline on the probe tool, measured on the built
+// hosts (dist/) with one job at a time. Hosts alternate round by round in one run so machine load
+// hits all of them alike; the answer is the ratio and the difference of medians, not absolute time.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type * as CreateHost from "../src/supervisor/create-host.js";
+import type * as Logger from "../src/core/logger.js";
+import type * as LoadTool from "../src/tools/load-tool.js";
+import type { PreparedJob, ToolHost } from "../src/core/job.js";
+
+const DIST = new URL("../dist/", import.meta.url);
+if (!existsSync(fileURLToPath(new URL("cli.js", DIST)))) {
+  process.stderr.write("bench/host-overhead: dist/ is missing; run `npm run build` first\n");
+  process.exit(2);
+}
+const { createHost } = (await import(new URL("supervisor/create-host.js", DIST).href)) as typeof CreateHost;
+const { createLogger } = (await import(new URL("core/logger.js", DIST).href)) as typeof Logger;
+const { loadTool, resolveToolModule } = (await import(new URL("tools/load-tool.js", DIST).href)) as typeof LoadTool;
+
+function flag(name: string, fallback: number): number {
+  const raw = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return raw ? Number(raw.slice(name.length + 3)) : fallback;
+}
+const REQUESTS = flag("requests", 2000);
+const ROUNDS = flag("rounds", 5);
+const WARMUP = 300;
+
+type Variant = { name: string; kind: "inline" | "process"; ipc?: "json" | "advanced" };
+const VARIANTS: Variant[] = [
+  { name: "inline", kind: "inline" },
+  { name: "process (json IPC, default)", kind: "process", ipc: "json" },
+  { name: "process (advanced IPC)", kind: "process", ipc: "advanced" },
+];
+
+const toolModule = resolveToolModule("probe", process.cwd());
+const tool = await loadTool(toolModule);
+const logger = createLogger({ level: "error" });
+// A realistic request: a couple of args and the whole bridge env (what the dispatcher hands hosts).
+const job: PreparedJob = {
+  id: 1,
+  origin: "bazel",
+  args: ["--echo=hello", "--exit=0"],
+  inputs: [],
+  cwd: process.cwd(),
+  env: { ...(process.env as Record<string, string>) },
+  verbosity: 0,
+};
+
+async function makeHost(v: Variant): Promise<ToolHost> {
+  if (v.ipc) process.env.WORKER_BRIDGE_IPC_SERIALIZATION = v.ipc;
+  const host = await createHost({ kind: v.kind, toolModule, tool, startupArgs: [], concurrency: 1, tools: 1, abortGraceMs: 3000, logger });
+  delete process.env.WORKER_BRIDGE_IPC_SERIALIZATION;
+  return host;
+}
+
+async function sample(host: ToolHost, n: number, into: number[] | undefined): Promise<void> {
+  const signal = new AbortController().signal;
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await host.run({ ...job, env: { ...job.env } }, signal);
+    const t1 = process.hrtime.bigint();
+    if (r.exitCode !== 0) throw new Error(`probe failed: ${r.output}`);
+    into?.push(Number(t1 - t0) / 1000);
+  }
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+const hosts = await Promise.all(VARIANTS.map(makeHost));
+const samples = VARIANTS.map(() => [] as number[]);
+for (const h of hosts) await sample(h, WARMUP, undefined);
+for (let round = 0; round < ROUNDS; round++) {
+  for (let i = 0; i < hosts.length; i++) await sample(hosts[i]!, REQUESTS, samples[i]);
+}
+await Promise.all(hosts.map((h) => h.close()));
+
+const inlineMedian = percentile(samples[0]!, 50);
+const lines = [
+  `host overhead on the probe tool: ${ROUNDS} rounds x ${REQUESTS} sequential requests per host (after ${WARMUP} warm-up), node ${process.version}`,
+  "",
+  "| host | median µs | p90 µs | p99 µs | median vs inline | added per request (median) |",
+  "|---|---|---|---|---|---|",
+];
+VARIANTS.forEach((v, i) => {
+  const xs = samples[i]!;
+  const med = percentile(xs, 50);
+  lines.push(
+    `| ${v.name} | ${med.toFixed(1)} | ${percentile(xs, 90).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${(med / inlineMedian).toFixed(2)}x | ${i === 0 ? "-" : `${(med - inlineMedian).toFixed(1)} µs`} |`,
+  );
+});
+process.stdout.write(`${lines.join("\n")}\n`);
