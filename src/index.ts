@@ -28,6 +28,7 @@ export type { HostResult, Job, JobEnd, JobOrigin, PreparedJob, Result, ToolHost 
 export { Dispatcher, type DispatcherOptions, type DispatcherObserver, type DispatcherStats } from "./core/dispatcher.js";
 export { createLogger, type Logger, type LogLevel, type LogFormat } from "./core/logger.js";
 export { InlineHost } from "./supervisor/inline-host.js";
+export { ProcessHost, type ProcessHostStats } from "./supervisor/process-host.js";
 export { createHost, type HostOptions } from "./supervisor/create-host.js";
 export { BazelWorker, type BazelWorkerOptions } from "./frontends/bazel/bazel-worker.js";
 export { serveBuck2 } from "./frontends/buck2/serve.js";

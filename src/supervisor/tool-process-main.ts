@@ -36,6 +36,8 @@ function parentGone(): void {
   process.exit(0);
 }
 process.on("disconnect", parentGone);
+// Ctrl-C reaches the whole process group; the bridge decides when its tool processes stop.
+process.on("SIGINT", () => undefined);
 const parentPid = process.ppid;
 setInterval(() => {
   if (process.ppid !== parentPid) parentGone();
