@@ -62,7 +62,10 @@ export class Dispatcher {
   ) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency));
     this.logger = options.logger;
-    this.baseEnv = options.baseEnv ?? (process.env as Record<string, string>);
+    // Snapshot once: reading process.env copies every entry out of the C++ environment, which cost
+    // more than the rest of the dispatcher per job (bench/README.md). Jobs see the env the bridge
+    // started with, as in the process host.
+    this.baseEnv = Object.freeze({ ...(options.baseEnv ?? (process.env as Record<string, string>)) });
     this.abortGraceMs = options.abortGraceMs ?? 5_000;
     this.observer = options.observer;
   }
@@ -81,9 +84,16 @@ export class Dispatcher {
     };
   }
 
-  /** Runs a job; resolves exactly once, never rejects. */
-  submit(job: Job): Promise<Result> {
-    const promise = this.execute(job).catch((err: unknown) =>
+  /**
+   * Runs a job; resolves exactly once, never rejects.
+   *
+   * `owner` is optional: the AbortController behind `job.signal`, handed over by a front door that
+   * never reuses it. The dispatcher then aborts that controller itself on timeout and shutdown
+   * instead of creating a second controller per job and chaining the two — one AbortController
+   * costs several µs in Node 20, on every request (bench/README.md).
+   */
+  submit(job: Job, owner?: AbortController): Promise<Result> {
+    const promise = this.execute(job, owner?.signal === job.signal ? owner : undefined).catch((err: unknown) =>
       // execute() handles every expected failure; this is the last line of defence.
       this.finish(job, undefined, performance.now(), {
         exitCode: BRIDGE_FAILURE_EXIT_CODE,
@@ -114,80 +124,92 @@ export class Dispatcher {
     await Promise.allSettled([...this.settled]);
   }
 
-  private async execute(job: Job): Promise<Result> {
+  private async execute(job: Job, owner: AbortController | undefined): Promise<Result> {
     const start = performance.now();
     this.counts.requests++;
     if (job.signal.aborted || this.shutdown.signal.aborted) {
       return this.finish(job, undefined, start, { exitCode: 1, output: cancelledNote(job, "before it started") }, "cancelled");
     }
-    const gotSlot = await this.acquire(job.signal);
-    if (!gotSlot) {
+    // A free slot is taken without awaiting: a resolved promise would still cost a tick per job.
+    if (!this.tryAcquire() && !(await this.acquire(job.signal))) {
       return this.finish(job, undefined, start, { exitCode: 1, output: cancelledNote(job, "while queued") }, "cancelled");
     }
     try {
-      return await this.runWithSlot(job, start);
+      return await this.runWithSlot(job, start, owner);
     } finally {
       this.release();
     }
   }
 
-  private async runWithSlot(job: Job, start: number): Promise<Result> {
-    const abort = new AbortController();
+  private async runWithSlot(job: Job, start: number, owner: AbortController | undefined): Promise<Result> {
+    // The host's signal fires on the client's cancel, a timeout or shutdown. With an owned
+    // controller job.signal is that signal; otherwise a private controller follows job.signal.
+    const abort = owner ?? new AbortController();
+    /** Set when the dispatcher (not the client) aborted an owned controller. */
+    let abortedHere = false;
+    const abortHere = (reason: unknown): void => {
+      if (abort.signal.aborted) return;
+      abortedHere = true;
+      abort.abort(reason);
+    };
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const onCancel = (): void => abort.abort(job.signal.reason);
-    const onShutdown = (): void => abort.abort(this.shutdown.signal.reason);
-    job.signal.addEventListener("abort", onCancel, { once: true });
+    const onCancel = owner ? undefined : (): void => abort.abort(job.signal.reason);
+    const onShutdown = (): void => abortHere(this.shutdown.signal.reason);
+    if (onCancel) job.signal.addEventListener("abort", onCancel, { once: true });
     this.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
     if (job.timeoutMs !== undefined && job.timeoutMs > 0) {
       timer = setTimeout(() => {
         timedOut = true;
-        abort.abort(new Error(`timed out after ${formatSeconds(job.timeoutMs!)}`));
+        abortHere(new Error(`timed out after ${formatSeconds(job.timeoutMs!)}`));
       }, job.timeoutMs);
     }
     try {
       let prepared: PreparedJob;
       try {
-        prepared = await this.prepare(job);
+        // Most requests carry no argfile: prepare those synchronously, without an await.
+        prepared = needsExpansion(job.args)
+          ? this.prepared(job, await expandArgfiles(job.args, { cwd: job.cwd }))
+          : this.prepared(job, [...job.args]);
       } catch (err) {
         const message = err instanceof ArgfileError ? `worker-bridge: ${err.message}` : `worker-bridge: ${describe(err)}`;
         return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: message }, "failed-to-start");
       }
       this.observer?.jobPrepared?.(job, prepared);
       const hostResult = await this.runOnHost(prepared, abort.signal);
+      const clientCancelled = job.signal.aborted && !(owner && abortedHere);
       let end: JobEnd = "completed";
       if (hostResult.crashed) end = "crashed";
       if (timedOut) end = "timed-out";
-      else if (job.signal.aborted) end = "cancelled";
+      else if (clientCancelled) end = "cancelled";
       else if (this.shutdown.signal.aborted && abort.signal.aborted) end = "cancelled";
       let { exitCode, output } = hostResult;
       if (end === "timed-out") {
         if (exitCode === 0) exitCode = 1;
         output = appendLine(output, `worker-bridge: request ${job.id} timed out after ${formatSeconds(job.timeoutMs!)} and was aborted`);
-      } else if (end === "cancelled" && this.shutdown.signal.aborted && !job.signal.aborted) {
+      } else if (end === "cancelled" && this.shutdown.signal.aborted && !clientCancelled) {
         if (exitCode === 0) exitCode = 1;
         output = appendLine(output, `worker-bridge: request ${job.id} was aborted because the worker is shutting down`);
       }
       return this.finish(job, prepared, start, { exitCode, output, hostPid: hostResult.hostPid }, end);
     } finally {
       clearTimeout(timer);
-      job.signal.removeEventListener("abort", onCancel);
+      if (onCancel) job.signal.removeEventListener("abort", onCancel);
       this.shutdown.signal.removeEventListener("abort", onShutdown);
     }
   }
 
-  /** Races the host against the abort grace, so a host that ignores the abort cannot hang the protocol. */
-  private async runOnHost(prepared: PreparedJob, signal: AbortSignal): Promise<HostResult> {
-    const hostRun = this.host.run(prepared, signal).catch(
-      (err: unknown): HostResult => ({
-        exitCode: BRIDGE_FAILURE_EXIT_CODE,
-        output: `worker-bridge: the tool host failed: ${describe(err)}`,
-        crashed: true,
-      }),
-    );
-    let graceTimer: NodeJS.Timeout | undefined;
-    const backstop = new Promise<HostResult>((resolve) => {
+  /**
+   * Runs the host with a backstop: once `signal` aborts, the host gets `abortGraceMs` to settle
+   * before the job is answered without it, so a host that ignores the abort cannot hang the
+   * protocol. One promise and no race per job: this is on every request's path.
+   */
+  private runOnHost(prepared: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+    return new Promise<HostResult>((resolve) => {
+      let graceTimer: NodeJS.Timeout | undefined;
+      let settled = false;
       const arm = (): void => {
+        if (settled) return;
         graceTimer = setTimeout(() => {
           resolve({
             exitCode: 1,
@@ -195,20 +217,32 @@ export class Dispatcher {
           });
         }, this.abortGraceMs);
       };
+      const settle = (result: HostResult): void => {
+        settled = true;
+        clearTimeout(graceTimer);
+        signal.removeEventListener("abort", arm);
+        resolve(result);
+      };
+      const failed = (err: unknown): void =>
+        settle({ exitCode: BRIDGE_FAILURE_EXIT_CODE, output: `worker-bridge: the tool host failed: ${describe(err)}`, crashed: true });
+      try {
+        this.host.run(prepared, signal).then(settle, failed);
+      } catch (err) {
+        failed(err); // a host that throws instead of rejecting
+      }
+      if (settled) return;
       if (signal.aborted) arm();
       else signal.addEventListener("abort", arm, { once: true });
     });
-    try {
-      return await Promise.race([hostRun, backstop]);
-    } finally {
-      clearTimeout(graceTimer);
-    }
   }
 
-  private async prepare(job: Job): Promise<PreparedJob> {
-    const args = needsExpansion(job.args) ? await expandArgfiles(job.args, { cwd: job.cwd }) : [...job.args];
-    const env: Record<string, string> = { ...this.baseEnv };
-    for (const [k, v] of Object.entries(job.env)) env[k] = v;
+  private prepared(job: Job, args: string[]): PreparedJob {
+    // Without per-request entries (Bazel) every job shares the frozen snapshot: no copy per job.
+    let env: Readonly<Record<string, string>> = this.baseEnv;
+    for (const k in job.env) {
+      env = { ...this.baseEnv, ...job.env };
+      break;
+    }
     return {
       id: job.id,
       origin: job.origin,
@@ -253,6 +287,14 @@ export class Dispatcher {
     }
     this.observer?.jobFinished?.(job, prepared, result);
     return result;
+  }
+
+  private tryAcquire(): boolean {
+    if (this.running < this.concurrency && this.waiting.length === 0) {
+      this.running++;
+      return true;
+    }
+    return false;
   }
 
   private acquire(signal: AbortSignal): Promise<boolean> {

@@ -180,7 +180,9 @@ export class BazelWorker {
           verbosity: request.verbosity,
         });
       }
-      result = await this.options.dispatcher.submit(job);
+      // The controller is this request's alone: the dispatcher may abort it (timeout, shutdown)
+      // rather than chain a second one per request.
+      result = await this.options.dispatcher.submit(job, pending.abort);
     }
     let output = result.output;
     if (request.verbosity > 0) {
