@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InputFile, PlatformProperty, ProfileName, RemoteAction } from "./remote-action.js";
 
@@ -72,4 +73,17 @@ export function workerAction(profile: ProfileName, spec: WorkerActionSpec): Remo
     ...(spec.outputPaths ? { outputPaths: spec.outputPaths } : {}),
     ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
   };
+}
+
+/**
+ * A runner image with node and the package installed: a directory holding a `worker-bridge`
+ * executable (here a shim exec'ing this repository's build), to put first on the executor's PATH.
+ * Returns the env a profile should use as `baseEnv`.
+ */
+export function runnerImageEnv(): { env: Record<string, string>; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), "wb-runner-image-"));
+  const shim = join(dir, "worker-bridge");
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${requireBuiltCli()}" "$@"\n`);
+  chmodSync(shim, 0o755);
+  return { env: { PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}` }, dir };
 }
