@@ -64,6 +64,8 @@ def _probe_files_impl(ctx):
             # `--define=probe_salt=X` changes every action key without changing the outputs:
             # it makes Bazel run the actions again on a warm server, to observe worker reuse.
             request.add("--echo=salt=" + salt)
+        if ctx.attr.hang:
+            request.add("--hang")
         if ctx.attr.sleep_ms:
             request.add("--sleep=%d" % ctx.attr.sleep_ms)
         inputs = []
@@ -94,6 +96,7 @@ probe_files = rule(
         "mode": attr.string(mandatory = True, values = sorted(_MODES.keys())),
         "files": attr.string_dict(mandatory = True),
         "sleep_ms": attr.int(default = 0, doc = "Per-action --sleep, so multiplex requests overlap."),
+        "hang": attr.bool(default = False, doc = "Never answer (until cancelled): for watchdog tests."),
         "exit_code": attr.int(default = 0, doc = "Make every action fail with this exit code."),
         "extra_args": attr.label(allow_single_file = True, doc = "A nested @argfile of probe args."),
         "_worker": attr.label(

@@ -270,6 +270,16 @@ describe("real Bazel end to end (bazel-worker-protocol.md §12.6)", () => {
       console.log(`[bazel e2e] sandboxed: ProbeMultiplex ${ACTIONS_PER_MODE} actions on ${pids.size} sandboxed processes, ids ${requests.map((r) => r.id).join(",")}`);
     });
 
+    it("watchdog: a worker that never answers is killed by PID, so the build fails instead of hanging (spec README traps, §7.1)", async () => {
+      // //hang:forever runs probe --hang on a non-sandboxed worker: Bazel would wait forever.
+      const run = await session.build(["//hang:forever"], [], 10_000);
+      expect(run.timedOut).toBe(true);
+      expect(run.exitCode).not.toBe(0);
+      expect(run.stderr).toContain("Worker process did not return a WorkResponse");
+      // Killing the worker was enough: the server is still up.
+      expect(session.serverPid()).toBeDefined();
+    });
+
     it("cancellation: a sandboxed worker gets a cancel when a sibling action fails, answers it, and is kept (§6)", async () => {
       // bazel-demo/cancel: //cancel:slow sleeps 20 s, //cancel:fails exits 3 after 0.7 s; no -k.
       const run = await session.build(["//cancel:slow", "//cancel:fails"], ["--worker_sandboxing", "--experimental_worker_cancellation"]);

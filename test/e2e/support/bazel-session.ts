@@ -105,8 +105,13 @@ export class BazelSession {
     ];
   }
 
-  /** Runs one Bazel command to completion or to the deadline. Never rejects for a non-zero exit. */
-  run(command: string, args: readonly string[] = [], deadlineMs = this.deadlineMs): Promise<BazelRun> {
+  /**
+   * Runs one Bazel command to completion or to the deadline. Never rejects for a non-zero exit.
+   * Past the deadline the watchdog SIGKILLs the server's workers every second: that alone frees
+   * Bazel from a worker that never answers (the action fails, the server survives). If the client
+   * is still running `escalateMs` later, the server and the client are killed too.
+   */
+  run(command: string, args: readonly string[] = [], deadlineMs = this.deadlineMs, escalateMs = 30_000): Promise<BazelRun> {
     const argv = [...this.startupFlags(), command, ...args];
     const started = performance.now();
     return new Promise((resolve, reject) => {
@@ -118,19 +123,33 @@ export class BazelSession {
       let stdout = "";
       let stderr = "";
       let timedOut = false;
+      let killer: NodeJS.Timeout | undefined;
       child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
       child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
       const watchdog = setTimeout(() => {
         timedOut = true;
-        this.killEverything();
-        if (child.pid !== undefined) killPids([child.pid]);
+        const giveUpAt = Date.now() + escalateMs;
+        const strike = (): void => {
+          if (Date.now() >= giveUpAt) {
+            this.killEverything();
+            if (child.pid !== undefined) killPids([child.pid]);
+            return;
+          }
+          killPids(this.serverDescendants());
+          killer = setTimeout(strike, 1000);
+        };
+        strike();
       }, deadlineMs);
-      child.on("error", (err) => {
+      const stop = (): void => {
         clearTimeout(watchdog);
+        clearTimeout(killer);
+      };
+      child.on("error", (err) => {
+        stop();
         reject(err);
       });
       child.on("close", (exitCode, signal) => {
-        clearTimeout(watchdog);
+        stop();
         resolve({
           command,
           args: [...args],
@@ -146,8 +165,10 @@ export class BazelSession {
   }
 
   /** `bazel build` with plain, parseable console output. */
-  async build(targets: readonly string[], flags: readonly string[] = []): Promise<BuildRun> {
-    const run = await this.run("build", [
+  async build(targets: readonly string[], flags: readonly string[] = [], deadlineMs?: number): Promise<BuildRun> {
+    const run = await this.run(
+      "build",
+      [
       "--curses=no",
       "--color=no",
       // Fewer progress lines inside the INFO blocks parseActions reads.
@@ -157,7 +178,9 @@ export class BazelSession {
       ...flags,
       "--",
       ...targets,
-    ]);
+      ],
+      deadlineMs,
+    );
     return { ...run, actions: parseActions(run.stderr), processes: parseProcesses(run.stderr) };
   }
 
@@ -195,7 +218,7 @@ export class BazelSession {
     return server === undefined ? [] : collectProcessTree(server).filter((p) => p !== server);
   }
 
-  /** The watchdog's last resort: SIGKILL the server's workers, then the server itself, by PID. */
+  /** Last resort: SIGKILL the server's workers, then the server itself, by PID. */
   killEverything(): void {
     const server = this.serverPid();
     if (server === undefined) return;
