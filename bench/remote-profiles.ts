@@ -1,0 +1,138 @@
+// `node --import tsx bench/remote-profiles.ts [--actions=N] [--tsc] [--json]` (after `npm run build`):
+// the same stream of worker actions through every executor profile of the remote emulator
+// (test/remote/emulator, remote-persistent-workers.md §10), round-robin in one run, printing the
+// median per-action time per profile, whether the worker stayed warm, and the speed-up over the
+// one-shot `plain` profile measured in the same run.
+import { performance } from "node:perf_hooks";
+import {
+  createExecutor,
+  killAllChildren,
+  PROFILES,
+  workerAction,
+  type ActionResult,
+  type ProfileName,
+  type RemoteAction,
+  type RemoteExecutor,
+} from "../test/remote/emulator/index.js";
+
+interface Workload {
+  readonly name: string;
+  readonly actions: number;
+  action(profile: ProfileName, i: number): RemoteAction;
+  check(result: ActionResult, i: number): string | undefined;
+}
+
+const TSCONFIG = JSON.stringify({
+  compilerOptions: { outDir: "out", rootDir: "src", declaration: true, strict: true, target: "ES2022", module: "ES2022", moduleResolution: "bundler", types: [] },
+  files: ["src/a.ts", "src/b.ts"],
+});
+
+function probeWorkload(actions: number): Workload {
+  return {
+    name: "probe (one small action: echo + write one output)",
+    actions,
+    action: (profile, i) =>
+      workerAction(profile, {
+        tool: "probe",
+        argfile: { path: "bazel-out/k8-fastbuild/bin/req.args", args: [`--echo=action ${i}`, `--write=out/o.txt=${i}`] },
+        outputPaths: ["out/o.txt"],
+      }),
+    check: (r, i) => (r.exitCode === 0 && r.outputFiles["out/o.txt"] === String(i) ? undefined : `unexpected result ${JSON.stringify(r).slice(0, 300)}`),
+  };
+}
+
+function tscWorkload(actions: number): Workload {
+  return {
+    name: "tsc (two-file project, one file edited per action)",
+    actions,
+    action: (profile, i) =>
+      workerAction(profile, {
+        tool: "tsc",
+        argfile: { path: "bazel-out/k8-fastbuild/bin/tsc.args", args: ["-p", "tsconfig.json"] },
+        inputs: {
+          "tsconfig.json": TSCONFIG,
+          "src/a.ts": `export const x: number = ${i};\n`,
+          "src/b.ts": 'import { x } from "./a.js";\nexport const y: number = x + 1;\n',
+        },
+        outputPaths: ["out/a.js"],
+      }),
+    check: (r, i) => (r.exitCode === 0 && r.outputFiles["out/a.js"] === `export const x = ${i};\n` ? undefined : `unexpected result ${JSON.stringify(r).slice(0, 300)}`),
+  };
+}
+
+interface ProfileStats {
+  readonly profile: ProfileName;
+  readonly times: number[];
+  readonly workerStarts: number;
+  readonly persistent: number;
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function measure(workload: Workload): Promise<ProfileStats[]> {
+  const executors = new Map<ProfileName, RemoteExecutor>(
+    PROFILES.map((p) => [p, createExecutor(p, p === "buildbarn" ? { platformKeyExtractor: "static", defaultTimeoutMs: 300_000 } : { defaultTimeoutMs: 300_000 })]),
+  );
+  const stats = new Map<ProfileName, { times: number[]; workerStarts: number; persistent: number }>(PROFILES.map((p) => [p, { times: [], workerStarts: 0, persistent: 0 }]));
+  try {
+    // Round-robin: every profile sees the same machine load, action by action.
+    for (let i = 0; i < workload.actions; i++) {
+      for (const [profile, executor] of executors) {
+        const start = performance.now();
+        const result = await executor.execute(workload.action(profile, i));
+        const elapsed = performance.now() - start;
+        const problem = workload.check(result, i);
+        if (problem !== undefined) throw new Error(`${profile}, action ${i}: ${problem}`);
+        const s = stats.get(profile)!;
+        s.times.push(elapsed);
+        if (result.execution.path === "persistent") s.persistent++;
+        if (result.execution.workerStarted === true) s.workerStarts++;
+      }
+    }
+  } finally {
+    await Promise.all([...executors.values()].map((e) => e.close()));
+    killAllChildren();
+  }
+  return PROFILES.map((profile) => ({ profile, ...stats.get(profile)! }));
+}
+
+function report(workload: Workload, rows: ProfileStats[]): string {
+  const plain = median(rows.find((r) => r.profile === "plain")!.times);
+  const lines = [
+    `### ${workload.name}, ${workload.actions} actions per profile`,
+    "",
+    "| profile | path | worker warm? | worker starts | first action ms | median ms | speed-up vs plain (one-shot) |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const path = r.persistent === r.times.length ? "persistent" : r.persistent === 0 ? "one-shot" : "mixed";
+    const warm = path === "persistent" && r.workerStarts === 1 ? "yes" : "no";
+    const m = median(r.times);
+    lines.push(`| ${r.profile} | ${path} | ${warm} | ${r.workerStarts} | ${r.times[0]!.toFixed(0)} | ${m.toFixed(1)} | ${(plain / m).toFixed(2)}x |`);
+  }
+  return lines.join("\n");
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const actions = Number(argv.find((a) => a.startsWith("--actions="))?.slice("--actions=".length) ?? "15");
+  if (!Number.isInteger(actions) || actions < 3) throw new Error("--actions=N expects an integer >= 3");
+  const workloads = [probeWorkload(actions)];
+  if (argv.includes("--tsc")) workloads.push(tscWorkload(Math.max(3, Math.ceil(actions / 2))));
+  const out: { workload: string; rows: { profile: string; medianMs: number; workerStarts: number; persistent: number }[] }[] = [];
+  for (const w of workloads) {
+    const rows = await measure(w);
+    if (argv.includes("--json")) out.push({ workload: w.name, rows: rows.map((r) => ({ profile: r.profile, medianMs: median(r.times), workerStarts: r.workerStarts, persistent: r.persistent })) });
+    else process.stdout.write(`${report(w, rows)}\n\n`);
+  }
+  if (argv.includes("--json")) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`remote-profiles: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  killAllChildren();
+  process.exit(1);
+});
