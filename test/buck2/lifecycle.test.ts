@@ -49,6 +49,24 @@ describe("Buck2 worker lifecycle", () => {
     }
   });
 
+  test("SIGTERM: new requests are refused with a response (not UNAVAILABLE) while in-flight ones finish within the grace (§10, §6.3)", async () => {
+    const buck2 = pool.create();
+    const worker = buck2.defineWorker({ exe: bridgeExe("--tool", "probe", "--host", "inline", "--shutdown-grace-ms", "5000") });
+    await buck2.runAction({ worker, args: ["--echo=up"] });
+    const inFlight = buck2.runAction({ worker, args: ["--sleep=1500", "--echo=finished in the grace"] });
+    await delay(300);
+    process.kill(buck2.worker(worker)!.pid!, "SIGTERM");
+    await delay(200);
+    const refused = await buck2.runAction({ worker, args: ["--echo=too late"] });
+    expect(refused.kind).toBe("failed");
+    if (refused.kind === "failed") expect(refused.stderr).toMatch(/was not run because the worker is shutting down \(received SIGTERM\)/);
+    expect(await inFlight).toMatchObject({ kind: "success", stderr: "finished in the grace" });
+    expect(buck2.worker(worker)!.grpcStatuses).toEqual([]);
+    const report = await buck2.endCommand();
+    expect(report.workers[0]!.exit).toEqual({ code: 0, signal: null });
+    expect(report.workers[0]!.socketLeftBehind).toBe(false);
+  });
+
   test("SIGTERM aborts a job that wraps a child process, and the child is gone afterwards (§10)", async () => {
     const buck2 = pool.create();
     const worker = buck2.defineWorker({ exe: bridgeExe("--tool", METER, "--host", "inline", "--shutdown-grace-ms", "200") });

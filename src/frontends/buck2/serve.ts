@@ -2,7 +2,7 @@ import type { Server } from "@grpc/grpc-js";
 import type { BridgeOptions } from "../../cli/options.js";
 import { createRuntime } from "../../cli/runtime.js";
 import { writeStderr } from "../../supervisor/output-capture.js";
-import { bindUnixSocket, createBuck2Server, socketAddress } from "./grpc-server.js";
+import { bindUnixSocket, createBuck2Server } from "./grpc-server.js";
 import { watchForStop } from "./lifecycle.js";
 import { RequestRunner } from "./request-runner.js";
 import { checkSocketPathLength, removeSocket, SocketPathError, socketInode } from "./socket-path.js";
@@ -52,7 +52,7 @@ export async function serveBuck2(options: BridgeOptions, socketPath: string): Pr
   logger.info("serving the Buck2 worker protocol", { socket: socketPath, pid: process.pid, cwd: process.cwd() });
 
   const reason = await stop.stopped;
-  stop.dispose();
+  // The handlers stay until we return: a second SIGTERM during shutdown must not kill us mid-answer.
   logger.info("stopping", { reason, inFlight: runtime.dispatcher.inFlight });
   const backstop = setTimeout(() => {
     writeStderr(`worker-bridge: shutdown did not finish within ${options.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS} ms; exiting anyway\n`);
@@ -61,13 +61,16 @@ export async function serveBuck2(options: BridgeOptions, socketPath: string): Pr
   backstop.unref();
 
   runner.stop(reason === "parent-exited" ? "the parent process exited" : `received ${reason}`);
-  server.unbind(socketAddress(socketPath));
+  // Stop accepting connections by removing the socket's name. Not server.unbind(): that also sends
+  // GOAWAY on the open connection, and a request arriving in the grace would then fail on the
+  // client (as UNAVAILABLE, which Buck2 retries) instead of getting our answer.
   await removeSocket(socketPath, inode);
   // In-flight jobs get the grace, then are aborted; either way each gets its one response.
   await runtime.dispatcher.close(options.shutdownGraceMs);
   await closeServer(server, 1000);
   await Promise.race([runtime.host.close(), delay(options.shutdownGraceMs)]);
   clearTimeout(backstop);
+  stop.dispose();
   return 0;
 }
 
