@@ -1,7 +1,25 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 
 export const DEFAULT_MAX_ARGFILE_DEPTH = 32;
+/** Larger than any real params file; stops `@/dev/zero`-style inputs from filling memory. */
+export const MAX_ARGFILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads an argfile only if it is a regular file of sane size: a FIFO (`@/dev/stdin`) would block
+ * the read forever, and a device (`@/dev/zero`) would never end.
+ */
+async function readRegularFile(path: string): Promise<Uint8Array> {
+  const info = await stat(path);
+  if (!info.isFile()) {
+    const kind = info.isDirectory() ? "a directory" : info.isFIFO() ? "a FIFO" : info.isCharacterDevice() || info.isBlockDevice() ? "a device" : info.isSocket() ? "a socket" : "a special file";
+    throw Object.assign(new Error(`it is ${kind}, not a regular file`), { code: info.isDirectory() ? "EISDIR" : "ENOTREG" });
+  }
+  if (info.size > MAX_ARGFILE_BYTES) {
+    throw Object.assign(new Error(`it is ${info.size} bytes, over the ${MAX_ARGFILE_BYTES}-byte argfile limit`), { code: "EFBIG" });
+  }
+  return readFile(path);
+}
 
 /** Matches the argument forms Bazel and the remote executors treat as flagfiles. */
 export const FLAGFILE_PATTERN = /^(?:@|--?flagfile=)(.+)$/s;
@@ -64,7 +82,7 @@ export function splitArgfileLines(text: string): string[] {
  */
 export async function expandArgfiles(args: readonly string[], options: ExpandOptions): Promise<string[]> {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_ARGFILE_DEPTH;
-  const read = options.readFile ?? ((p: string) => readFile(p));
+  const read = options.readFile ?? readRegularFile;
   const out: string[] = [];
 
   async function expand(list: readonly string[], chain: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { chmod, lstat, unlink } from "node:fs/promises";
+import { chmod, lstat, stat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
 
@@ -43,10 +43,19 @@ function isListening(path: string): Promise<boolean> {
  */
 export async function clearStaleSocket(path: string): Promise<void> {
   checkSocketPathLength(path);
+  let dirMode: number;
   try {
-    await lstat(dirname(path));
+    dirMode = (await stat(dirname(path))).mode;
   } catch {
     throw new SocketPathError(`the directory of WORKER_SOCKET does not exist: ${dirname(path)}`);
+  }
+  // Anyone could rename our socket away and bind theirs in its place (and receive Buck2's
+  // commands); a sticky bit (as on /tmp) stops that, Buck2's own 0755 directory never has it.
+  if ((dirMode & 0o002) !== 0 && (dirMode & 0o1000) === 0) {
+    throw new SocketPathError(
+      `the directory of WORKER_SOCKET ${dirname(path)} is world-writable without the sticky bit (mode ${(dirMode & 0o7777).toString(8)}); ` +
+        "anyone could replace the socket. Use a private directory (Buck2 uses /tmp/buck2_worker/<uuid>-<id>/).",
+    );
   }
   let stats;
   try {
