@@ -219,6 +219,27 @@ describe("BuildBuddy, JSON (§4.4, §10.2 buildbuddy-json)", () => {
   });
 });
 
+describe("BuildBuddy runners (§4.2)", () => {
+  const bb = useExecutor("buildbuddy-proto");
+  const strict = useExecutor("buildbuddy-proto", { discardRunnerOnFailure: true });
+
+  it("one task per runner: concurrent tasks with one key get separate runners and workers, which are then both reused", async () => {
+    const action = (args: string[]): RemoteAction => keyed(probeAction("buildbuddy-proto", args, {}, ["--host=inline"]), "concurrent");
+    const [a, b] = await Promise.all([bb.execute(action(["--pid", "--sleep=1000"])), bb.execute(action(["--pid", "--sleep=1000"]))]);
+    expect(pidOf(a)).not.toBe(pidOf(b));
+    const [c, d] = await Promise.all([bb.execute(action(["--pid", "--sleep=500"])), bb.execute(action(["--pid", "--sleep=500"]))]);
+    expect(new Set([pidOf(c), pidOf(d)])).toEqual(new Set([pidOf(a), pidOf(b)]));
+    expect([c.execution.workerStarted, d.execution.workerStarted]).toEqual([false, false]);
+  });
+
+  it("§4.5 open point, strict reading: with discardRunnerOnFailure a non-zero exit costs the warm worker", async () => {
+    const first = await strict.execute(probeAction("buildbuddy-proto", ["--exit=1"]));
+    expect(first.exitCode).toBe(1);
+    const next = await strict.execute(probeAction("buildbuddy-proto", ["--echo=x"]));
+    expect(next.execution.workerStarted).toBe(true);
+  });
+});
+
 describe("BuildBuddy, anonymous builds (§4.1)", () => {
   const bb = useExecutor("buildbuddy-proto", { authenticated: false });
   it("recycle-runner without an API key is rejected with INVALID_ARGUMENT", async () => {

@@ -3,7 +3,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
 import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
-import { workerAction, type RemoteAction, type SentRequest } from "./emulator/index.js";
+import { createExecutor as useExecutorNow, workerAction, type RemoteAction, type SentRequest } from "./emulator/index.js";
 import { diagnostics, useExecutor } from "./support.js";
 
 const ARGFILE = "bazel-out/k8-fastbuild/bin/req.args";
@@ -69,6 +69,21 @@ describe("NativeLink (§6, §10.2 nativelink)", () => {
     }
     expect(new Set(pids.slice(0, 200)).size).toBe(1);
     expect(pids[200]).not.toBe(pids[0]);
+  });
+
+  it("§6: an idle worker is retired after the idle timeout (5 minutes in NativeLink; 2 s here)", async () => {
+    const quick = useExecutorNow("nativelink", { idleTimeoutMs: 2_000 });
+    try {
+      const a = await quick.execute(probeAction(["--echo=a"]));
+      const b = await quick.execute(probeAction(["--echo=b"]));
+      expect(b.execution.workerPid).toBe(a.execution.workerPid);
+      await new Promise((r) => setTimeout(r, 4_000));
+      const c = await quick.execute(probeAction(["--echo=c"]));
+      expect(c.execution.workerStarted).toBe(true);
+      expect(c.execution.workerPid).not.toBe(a.execution.workerPid);
+    } finally {
+      await quick.close();
+    }
   });
 
   it("§6: up to 4 workers per key", async () => {

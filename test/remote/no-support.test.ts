@@ -68,6 +68,12 @@ describe("scenario 7: one-shot executors give the same outputs and exit code as 
     });
   }
 
+  it("scenario 10 (one-shot): a hung action is ended by the executor's SIGTERM at the deadline", async () => {
+    const result = await plain.execute({ ...probeAction("plain", ["--hang"]), timeoutMs: 1_500 });
+    expect(result.status.code).toBe("DEADLINE_EXCEEDED");
+    expect(result.exitCode).toBe(128 + 15);
+  });
+
   it("the plain executor runs exactly the command line, in a fresh directory each time", async () => {
     const a = await plain.execute(probeAction("plain", ["--pid", "--cwd"]));
     const b = await plain.execute(probeAction("plain", ["--pid", "--cwd"]));

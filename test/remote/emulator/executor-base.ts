@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { OneShotRun } from "./one-shot.js";
@@ -30,7 +30,6 @@ export class ExecutorBase {
   /** A fresh directory under this executor's private temp root. */
   protected async newDir(kind: string): Promise<string> {
     this.root ??= await mkdtemp(join(tmpdir(), `wb-remote-${this.label}-`));
-    const { mkdir } = await import("node:fs/promises");
     await mkdir(join(this.root, kind), { recursive: true });
     return mkdtemp(join(this.root, kind, "d"));
   }
