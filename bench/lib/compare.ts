@@ -1,4 +1,4 @@
-import { RssSampler } from "./process-rss.js";
+import { RssSampler, treeCpuMs } from "./process-rss.js";
 import { addBatch, emptySamples, summarize, type Samples, type Summary } from "./stats.js";
 import { runBatch, SkipError, type Target, type Variant } from "./target.js";
 
@@ -27,6 +27,10 @@ export interface Row {
   medianRatio?: number;
   /** variant throughput / baseline throughput (higher is better). */
   throughputRatio?: number;
+  /** CPU time the worker's process tree spent per request (user + system), in µs. */
+  cpuUsPerRequest?: number;
+  /** variant CPU per request / baseline CPU per request. */
+  cpuRatio?: number;
 }
 
 interface Running {
@@ -34,6 +38,7 @@ interface Running {
   variant: Variant;
   target: Target;
   samples: Samples;
+  cpuMs: number;
 }
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -66,7 +71,7 @@ export async function runComparison(c: Comparison): Promise<Row[]> {
     try {
       const target = await variant.start();
       if (target.pid !== undefined) sampler.watch(target.pid);
-      const r: Running = { index, variant, target, samples: emptySamples() };
+      const r: Running = { index, variant, target, samples: emptySamples(), cpuMs: 0 };
       running.push(r);
       try {
         await runBatch(target, c.warmupRequests, c.inFlight, deadlineMs(c.warmupRequests));
@@ -84,7 +89,9 @@ export async function runComparison(c: Comparison): Promise<Row[]> {
     const order = running.map((_, i) => running[(i + round) % running.length]!);
     for (const r of order) {
       try {
+        const cpu0 = r.target.pid !== undefined ? treeCpuMs(r.target.pid) : 0;
         addBatch(r.samples, await runBatch(r.target, c.requestsPerRound, c.inFlight, deadlineMs(c.requestsPerRound)));
+        if (r.target.pid !== undefined) r.cpuMs += treeCpuMs(r.target.pid) - cpu0;
       } catch (err) {
         await fail(r, err);
       }
@@ -94,6 +101,7 @@ export async function runComparison(c: Comparison): Promise<Row[]> {
   for (const r of [...running]) {
     const row = rows[r.index]!;
     row.summary = summarize(r.samples);
+    if (r.target.pid !== undefined && row.summary.requests > 0) row.cpuUsPerRequest = (r.cpuMs * 1000) / row.summary.requests;
     row.peakRssBytes = r.target.peakRssBytes ? r.target.peakRssBytes() : r.target.pid !== undefined ? sampler.finish(r.target.pid) : Number.NaN;
     await r.target.close().catch((err: unknown) => log(`  closing ${r.variant.label}: ${(err as Error).message}`));
   }
@@ -102,6 +110,7 @@ export async function runComparison(c: Comparison): Promise<Row[]> {
     if (!row.summary || !base) continue;
     row.medianRatio = row.summary.medianUs / base.medianUs;
     row.throughputRatio = row.summary.throughputPerS / base.throughputPerS;
+    if (row.cpuUsPerRequest !== undefined && rows[0]!.cpuUsPerRequest) row.cpuRatio = row.cpuUsPerRequest / rows[0]!.cpuUsPerRequest;
   }
   return rows;
 }

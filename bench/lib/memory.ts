@@ -1,4 +1,4 @@
-import { RssSampler, treeRssBytes } from "./process-rss.js";
+import { processRssBytes, RssSampler, treeRssBytes } from "./process-rss.js";
 import { runBatch, SkipError, type Variant } from "./target.js";
 
 export interface MemoryRow {
@@ -8,6 +8,10 @@ export interface MemoryRow {
   requests: number;
   /** RSS of the process tree after start-up and one request, at rest. */
   idleBytes?: number;
+  /** The same for the root process alone (the bridge without its tool processes). */
+  idleRootBytes?: number;
+  /** RSS of the root process alone after all requests. */
+  afterRootBytes?: number;
   /** RSS at rest after all requests. */
   afterBytes?: number;
   peakBytes?: number;
@@ -31,6 +35,7 @@ export async function runMemory(variant: Variant, requests: number, settleMs: nu
   try {
     await settle(settleMs);
     row.idleBytes = treeRssBytes(pid);
+    row.idleRootBytes = processRssBytes(pid);
     sampler.watch(pid);
     row.curveBytes = [];
     const step = Math.ceil(requests / 10);
@@ -41,6 +46,7 @@ export async function runMemory(variant: Variant, requests: number, settleMs: nu
     }
     await settle(settleMs);
     row.afterBytes = treeRssBytes(pid);
+    row.afterRootBytes = processRssBytes(pid);
     row.peakBytes = sampler.finish(pid);
   } catch (err) {
     row.status = "failed";

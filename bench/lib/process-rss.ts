@@ -36,6 +36,12 @@ function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number | undefined {
   }
 }
 
+/** Current resident set of one process (not its children), in bytes. */
+export function processRssBytes(pid: number): number {
+  const kb = statusKb(pid, "VmRSS");
+  return kb === undefined ? Number.NaN : kb * 1024;
+}
+
 /** Current resident set of a process tree, in bytes. */
 export function treeRssBytes(rootPid: number): number {
   let kb = 0;
@@ -89,4 +95,25 @@ export class RssSampler {
     const best = Math.max(this.peaks.get(rootPid) ?? 0, Number.isNaN(now) ? 0 : now, hwm);
     this.peaks.set(rootPid, best);
   }
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux architecture Node supports
+
+/**
+ * CPU time (user + system) consumed so far by a process tree, in ms. Unlike wall-clock latency it
+ * barely moves when other jobs load the machine, so it is the steadier overhead measure here.
+ */
+export function treeCpuMs(rootPid: number): number {
+  let ticks = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }

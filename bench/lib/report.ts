@@ -8,19 +8,19 @@ const ratio = (v: number | undefined): string => (v === undefined || Number.isNa
 
 export function comparisonTable(rows: readonly Row[]): string {
   const out = [
-    "| group | scenario | variant | in flight | requests | median µs | p99 µs | req/s | peak RSS MB | median vs baseline | throughput vs baseline |",
-    "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| group | scenario | variant | in flight | requests | median µs | p99 µs | req/s | worker CPU µs/req | peak RSS MB | median vs baseline | throughput vs baseline | CPU vs baseline |",
+    "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const r of rows) {
     const name = r.baseline ? `${r.variant} (baseline)` : r.variant;
     const head = `| ${cell(r.group)} | ${cell(r.scenario)} | ${cell(name)} | ${r.inFlight}`;
     if (r.status !== "ok" || !r.summary) {
-      out.push(`${head} | — | ${r.status}: ${cell(r.reason ?? "")} | — | — | — | — | — |`);
+      out.push(`${head} | — | ${r.status}: ${cell(r.reason ?? "")} | — | — | — | — | — | — | — |`);
       continue;
     }
     const s = r.summary;
     out.push(
-      `${head} | ${s.requests} | ${us(s.medianUs)} | ${us(s.p99Us)} | ${s.throughputPerS.toFixed(0)} | ${mb(r.peakRssBytes)} | ${ratio(r.medianRatio)} | ${ratio(r.throughputRatio)} |`,
+      `${head} | ${s.requests} | ${us(s.medianUs)} | ${us(s.p99Us)} | ${s.throughputPerS.toFixed(0)} | ${r.cpuUsPerRequest === undefined ? "—" : us(r.cpuUsPerRequest)} | ${mb(r.peakRssBytes)} | ${ratio(r.medianRatio)} | ${ratio(r.throughputRatio)} | ${ratio(r.cpuRatio)} |`,
     );
   }
   return out.join("\n");
@@ -28,16 +28,16 @@ export function comparisonTable(rows: readonly Row[]): string {
 
 export function memoryTable(rows: readonly MemoryRow[]): string {
   const out = [
-    "| variant | requests | idle RSS MB | RSS after MB | growth | peak RSS MB | RSS after each tenth (MB) |",
-    "|---|--:|--:|--:|--:|--:|---|",
+    "| variant | requests | idle RSS MB (tree) | idle RSS MB (root process) | RSS after MB (tree) | growth from idle | growth after warm-up | peak RSS MB | RSS after each tenth (MB) |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|---|",
   ];
   for (const r of rows) {
     if (r.status !== "ok") {
-      out.push(`| ${cell(r.variant)} | ${r.requests} | ${r.status}: ${cell(r.reason ?? "")} | — | — | — | — |`);
+      out.push(`| ${cell(r.variant)} | ${r.requests} | ${r.status}: ${cell(r.reason ?? "")} | — | — | — | — | — | — |`);
       continue;
     }
     out.push(
-      `| ${cell(r.variant)} | ${r.requests} | ${mb(r.idleBytes)} | ${mb(r.afterBytes)} | ${growthPercent(r).toFixed(1)} % | ${mb(r.peakBytes)} | ${(r.curveBytes ?? []).map(mb).join(", ")} |`,
+      `| ${cell(r.variant)} | ${r.requests} | ${mb(r.idleBytes)} | ${mb(r.idleRootBytes)} | ${mb(r.afterBytes)} | ${growthPercent(r).toFixed(1)} % | ${warmGrowthPercent(r).toFixed(1)} % | ${mb(r.peakBytes)} | ${(r.curveBytes ?? []).map(mb).join(", ")} |`,
     );
   }
   return out.join("\n");
@@ -46,6 +46,16 @@ export function memoryTable(rows: readonly MemoryRow[]): string {
 export function growthPercent(r: MemoryRow): number {
   if (r.idleBytes === undefined || r.afterBytes === undefined) return Number.NaN;
   return ((r.afterBytes - r.idleBytes) / r.idleBytes) * 100;
+}
+
+/**
+ * Growth from the end of the first tenth to the end: V8 sizes its young generation to the
+ * allocation rate in the first few thousand requests, which is not a leak (bench/README.md).
+ */
+export function warmGrowthPercent(r: MemoryRow): number {
+  const first = r.curveBytes?.[0];
+  if (first === undefined || r.afterBytes === undefined) return Number.NaN;
+  return ((r.afterBytes - first) / first) * 100;
 }
 
 export interface TargetCheck {
