@@ -270,6 +270,14 @@ describe("real Bazel end to end (bazel-worker-protocol.md §12.6)", () => {
       console.log(`[bazel e2e] sandboxed: ProbeMultiplex ${ACTIONS_PER_MODE} actions on ${pids.size} sandboxed processes, ids ${requests.map((r) => r.id).join(",")}`);
     });
 
+    it("the whole workspace: `bazel build //...` loads and analyses every package with only bazel-demo/.bazelrc's flags (§12.6)", async () => {
+      // --nobuild: sub-packages such as ts/ are built by their own tests; this proves the workspace
+      // (WORKSPACE, .bazelrc, rules, //tools:worker-bridge) is valid for every package, offline.
+      const all = await session.build(["//..."], ["--nobuild"]);
+      expectBuildSucceeded(all);
+      expect(all.stderr).toMatch(/INFO: Analyzed \d+ targets/);
+    });
+
     it("watchdog: a worker that never answers is killed by PID, so the build fails instead of hanging (spec README traps, §7.1)", async () => {
       // //hang:forever runs probe --hang on a non-sandboxed worker: Bazel would wait forever.
       const run = await session.build(["//hang:forever"], [], 10_000);

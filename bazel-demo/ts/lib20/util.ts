@@ -1,0 +1,7 @@
+export interface Tagged {
+  readonly tag: string;
+}
+
+export function describe(n: number): string {
+  return `lib20#${n}`;
+}
