@@ -1,0 +1,99 @@
+// Issue 5 §10: bazel-demo/ts (22 interdependent ts_library targets) built by real Bazel through
+// `worker-bridge --tool tsc` as a persistent worker, then one-shot with --strategy=TsCompile=local;
+// every output must be byte-identical, and a type error must be reported identically both ways.
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { DEMO_WORKSPACE, REPO_ROOT } from "./bazel-runner.js";
+import { BazelSession, describeExit, findBazel, type BuildRun } from "./support/bazel-session.js";
+
+const bazel = findBazel();
+const required = process.env.REQUIRE_BAZEL === "1";
+if (bazel === undefined) {
+  if (required) throw new Error("REQUIRE_BAZEL=1 but bazel is not on PATH (Debian: apt-get install bazel-bootstrap)");
+  console.log("tsc-bazel e2e: skipped — bazel is not on PATH (set REQUIRE_BAZEL=1 to make this a failure)");
+}
+const LIBRARIES = 22;
+
+// A private copy of the workspace, so the test can edit sources; tools/ is a symlink so the worker
+// wrapper still finds this repository's dist/cli.js through its real location.
+let workspace = "";
+let session: BazelSession | undefined;
+let bridgeFlags: string[] = [];
+
+beforeAll(async () => {
+  if (bazel === undefined) return;
+  workspace = mkdtempSync(join(tmpdir(), "tsc-bazel-ws-"));
+  cpSync(join(DEMO_WORKSPACE, "WORKSPACE"), join(workspace, "WORKSPACE"));
+  if (existsSync(join(DEMO_WORKSPACE, ".bazelrc"))) cpSync(join(DEMO_WORKSPACE, ".bazelrc"), join(workspace, ".bazelrc"));
+  symlinkSync(join(DEMO_WORKSPACE, "tools"), join(workspace, "tools"));
+  cpSync(join(DEMO_WORKSPACE, "ts"), join(workspace, "ts"), { recursive: true });
+  // A private snapshot of the built bridge: other work may rebuild dist/ while Bazel runs.
+  const repo = join(workspace, ".bridge");
+  cpSync(join(REPO_ROOT, "dist"), join(repo, "dist"), { recursive: true });
+  cpSync(join(REPO_ROOT, "package.json"), join(repo, "package.json"));
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(repo, "node_modules"));
+  bridgeFlags = [`--action_env=WORKER_BRIDGE_REPO=${repo}`];
+  session = await BazelSession.create({ bazel, workspace, deadlineMs: 420_000 });
+});
+
+afterAll(async () => {
+  await session?.dispose();
+  if (workspace) rmSync(workspace, { recursive: true, force: true });
+});
+
+function snapshot(dir: string, base = dir, out = new Map<string, string>()): Map<string, string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) snapshot(p, base, out);
+    else if (!e.name.endsWith(".params")) out.set(relative(base, p), readFileSync(p, "utf8"));
+  }
+  return out;
+}
+
+function mustSucceed(run: BuildRun, what: string): void {
+  if (run.exitCode !== 0 || run.timedOut) throw new Error(`${what} failed (${describeExit(run)}):\n${run.stderr.slice(-6000)}`);
+}
+
+const diagnosticLines = (stderr: string) =>
+  stderr.split("\n").filter((l) => /error TS\d+:/.test(l)).map((l) => l.trim()).sort();
+
+test.skipIf(bazel === undefined)("22 TypeScript libraries: worker and one-shot builds are byte-identical", async () => {
+  const s = session!;
+  const bin = join(await s.info("bazel-bin"), "ts");
+
+  const first = await s.build(["//ts/..."], bridgeFlags);
+  mustSucceed(first, "worker build");
+  expect(first.processes.worker, first.stderr.slice(-3000)).toBe(LIBRARIES);
+  const firstOutputs = snapshot(bin);
+  expect(firstOutputs.size).toBe(LIBRARIES * 7); // tsconfig.json + 2 × (.js, .js.map, .d.ts)
+
+  // An edit that keeps lib03's declarations: only lib03 is recompiled, by the warm worker.
+  const util = join(workspace, "ts/lib03/util.ts");
+  writeFileSync(util, readFileSync(util, "utf8").replace("`lib03#", "`lib03 edited #"));
+  const edited = await s.build(["//ts/..."], bridgeFlags);
+  mustSucceed(edited, "worker build after an edit");
+  expect(edited.processes.worker).toBeGreaterThanOrEqual(1);
+  const workerOutputs = snapshot(bin);
+  expect(workerOutputs.get("lib03/util.js")).toContain("lib03 edited #");
+
+  mustSucceed(await s.run("clean"), "bazel clean");
+  const local = await s.build(["//ts/..."], [...bridgeFlags, "--strategy=TsCompile=local"]);
+  mustSucceed(local, "one-shot build");
+  expect(local.processes.worker ?? 0).toBe(0);
+  const localOutputs = snapshot(bin);
+  expect([...localOutputs.keys()].sort()).toEqual([...workerOutputs.keys()].sort());
+  for (const [path, text] of localOutputs) expect(workerOutputs.get(path), path).toBe(text);
+
+  // A type error: the same diagnostics, and a failed action, either way.
+  const index = join(workspace, "ts/lib05/index.ts");
+  writeFileSync(index, readFileSync(index, "utf8") + 'export const broken: number = "not a number";\n');
+  const workerError = await s.build(["//ts/..."], [...bridgeFlags, "--keep_going"]);
+  expect(workerError.exitCode).not.toBe(0);
+  mustSucceed(await s.run("clean"), "bazel clean");
+  const localError = await s.build(["//ts/..."], [...bridgeFlags, "--keep_going", "--strategy=TsCompile=local"]);
+  expect(localError.exitCode).not.toBe(0);
+  expect(diagnosticLines(workerError.stderr)).toEqual(diagnosticLines(localError.stderr));
+  expect(diagnosticLines(workerError.stderr).join("\n")).toMatch(/ts\/lib05\/index\.ts\(\d+,\d+\): error TS2322/);
+});
