@@ -23,6 +23,8 @@ export interface WireJob {
 export type ToHostMessage =
   /** A job's answer, with the child's RSS after it when asked (for --max-tool-memory-mb), else -1. */
   | { readonly t: "done"; readonly seq: number; readonly exitCode: number; readonly output: string; readonly rss: number }
+  /** The tool is loaded and initialised (once per process): aborts' grace periods count from here. */
+  | { readonly t: "ready" }
   /** `init` threw or the tool module did not load; the child exits right after. */
   | { readonly t: "init-failed"; readonly message: string };
 

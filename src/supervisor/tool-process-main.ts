@@ -47,6 +47,7 @@ function start(): Promise<{ tool: ToolDefinition<unknown>; state: unknown }> {
   ready ??= (async () => {
     const tool = await loadTool(config.toolModule);
     const state = tool.init ? await tool.init.call(tool, config.startupArgs) : undefined;
+    post({ t: "ready" });
     return { tool, state };
   })();
   return ready;

@@ -34,6 +34,9 @@ export interface ToolProcessExit {
   initFailure?: string;
 }
 
+/** Extra grace for an aborted job while its process is still loading the tool. */
+const STARTUP_ALLOWANCE_MS = 10_000;
+
 /** Why the host ended a process on purpose; shapes the answers of the jobs it was running. */
 type Ending =
   | { kind: "retire" }
@@ -65,6 +68,7 @@ export class ToolProcess {
   private ending: Ending | undefined;
   private initFailure: string | undefined;
   private exited = false;
+  private ready = false;
   private readonly baseEnvSize: number;
   readonly exitedPromise: Promise<void>;
   private markExited!: () => void;
@@ -149,7 +153,17 @@ export class ToolProcess {
     if (!entry || entry.aborted) return;
     entry.aborted = true;
     this.send({ t: "abort", seq, reason: describeReason(entry.signal.reason) });
-    entry.graceTimer = setTimeout(() => this.options.onHardCancelDue(this, entry.job), this.options.abortGraceMs);
+    this.armGrace(entry);
+  }
+
+  /**
+   * The grace counts from when the tool could see the abort: a process still loading its tool gets
+   * the load time on top (bounded, so a hanging init is still killed).
+   */
+  private armGrace(entry: InFlight): void {
+    clearTimeout(entry.graceTimer);
+    const grace = this.ready ? this.options.abortGraceMs : this.options.abortGraceMs + STARTUP_ALLOWANCE_MS;
+    entry.graceTimer = setTimeout(() => this.options.onHardCancelDue(this, entry.job), grace);
   }
 
   private send(message: ToToolMessage): void {
@@ -166,6 +180,9 @@ export class ToolProcess {
       if (message.rss >= 0) this.lastRss = message.rss;
       this.settle(message.seq, { exitCode: message.exitCode, output: message.output, hostPid: this.pid });
       this.options.onJobDone(this);
+    } else if (message.t === "ready") {
+      this.ready = true;
+      for (const entry of this.inFlight.values()) if (entry.aborted) this.armGrace(entry);
     } else if (message.t === "init-failed") {
       this.initFailure = message.message;
     }
