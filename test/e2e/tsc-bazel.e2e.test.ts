@@ -1,12 +1,12 @@
 // Issue 5 §10: bazel-demo/ts (22 interdependent ts_library targets) built by real Bazel through
 // `worker-bridge --tool tsc` as a persistent worker, then one-shot with --strategy=TsCompile=local;
 // every output must be byte-identical, and a type error must be reported identically both ways.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { DEMO_WORKSPACE, REPO_ROOT } from "./bazel-runner.js";
-import { BazelSession, describeExit, findBazel, type BuildRun } from "./support/bazel-session.js";
+import { BazelSession, describeExit, findBazel, type BazelRun } from "./support/bazel-session.js";
 
 const bazel = findBazel();
 const required = process.env.REQUIRE_BAZEL === "1";
@@ -18,19 +18,22 @@ const LIBRARIES = 22;
 
 // A private copy of the workspace, so the test can edit sources; tools/ is a symlink so the worker
 // wrapper still finds this repository's dist/cli.js through its real location.
+let base = "";
 let workspace = "";
 let session: BazelSession | undefined;
 let bridgeFlags: string[] = [];
 
 beforeAll(async () => {
   if (bazel === undefined) return;
-  workspace = mkdtempSync(join(tmpdir(), "tsc-bazel-ws-"));
+  base = mkdtempSync(join(tmpdir(), "tsc-bazel-"));
+  workspace = join(base, "ws");
+  mkdirSync(workspace);
   cpSync(join(DEMO_WORKSPACE, "WORKSPACE"), join(workspace, "WORKSPACE"));
   if (existsSync(join(DEMO_WORKSPACE, ".bazelrc"))) cpSync(join(DEMO_WORKSPACE, ".bazelrc"), join(workspace, ".bazelrc"));
   symlinkSync(join(DEMO_WORKSPACE, "tools"), join(workspace, "tools"));
   cpSync(join(DEMO_WORKSPACE, "ts"), join(workspace, "ts"), { recursive: true });
   // A private snapshot of the built bridge: other work may rebuild dist/ while Bazel runs.
-  const repo = join(workspace, ".bridge");
+  const repo = join(base, "bridge");
   cpSync(join(REPO_ROOT, "dist"), join(repo, "dist"), { recursive: true });
   cpSync(join(REPO_ROOT, "package.json"), join(repo, "package.json"));
   symlinkSync(join(REPO_ROOT, "node_modules"), join(repo, "node_modules"));
@@ -40,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.dispose();
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
+  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 function snapshot(dir: string, base = dir, out = new Map<string, string>()): Map<string, string> {
@@ -52,7 +55,7 @@ function snapshot(dir: string, base = dir, out = new Map<string, string>()): Map
   return out;
 }
 
-function mustSucceed(run: BuildRun, what: string): void {
+function mustSucceed(run: BazelRun, what: string): void {
   if (run.exitCode !== 0 || run.timedOut) throw new Error(`${what} failed (${describeExit(run)}):\n${run.stderr.slice(-6000)}`);
 }
 
