@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MODES, delay, encodeRequest, killAllWorkers, startWorker, type BazelWorkerProcess } from "./helpers/bazel-client.js";
+import { MODES, delay, encodeRequest, killAllWorkers, startWorker, waitForDeath, type BazelWorkerProcess, type Response } from "./helpers/bazel-client.js";
 import { processHostUnavailable } from "./helpers/process-host.js";
 
 const FAULT_TOOL = fileURLToPath(new URL("./fixtures/fault-tool.mjs", import.meta.url));
@@ -20,6 +20,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "wb-faults-bazel-"));
 });
 afterAll(async () => {
+  killAllWorkers(true);
   await rm(dir, { recursive: true, force: true });
 });
 afterEach(() => killAllWorkers());
@@ -34,6 +35,11 @@ function expectCleanStdout(w: BazelWorkerProcess): void {
 function expectOneEach(w: BazelWorkerProcess, ids: readonly number[]): void {
   const got = w.responses.map((r) => r.requestId).sort((a, b) => a - b);
   expect(got).toEqual([...ids].sort((a, b) => a - b));
+}
+
+/** The next `n` responses after the `base` ones already seen (shared workers answer many tests). */
+async function nextResponses(w: BazelWorkerProcess, base: number, n: number, timeoutMs = 30_000): Promise<Response[]> {
+  return (await w.waitForResponses(base + n, timeoutMs)).slice(base);
 }
 
 async function waitForFile(path: string, timeoutMs = 15_000): Promise<string> {
@@ -53,24 +59,42 @@ async function waitForFile(path: string, timeoutMs = 15_000): Promise<string> {
 describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) => {
   const id = (n: number): number => (multiplex ? n : 0);
   const tag = name.replace(" ", "-");
+  // Faults after which the worker must keep serving share one worker per host kind: it has to
+  // survive all of them in a row (and the suite stays lean). Created lazily by the first user.
+  let inlineWorker: BazelWorkerProcess | undefined;
+  let processWorker: BazelWorkerProcess | undefined;
+  let argfileDir: string;
+  beforeAll(async () => {
+    argfileDir = await mkdtemp(join(dir, `argfiles-${tag}-`));
+    await writeFile(join(argfileDir, "empty.args"), "");
+    await writeFile(join(argfileDir, "binary.args"), Buffer.from([0x2d, 0x2d, 0x00, 0xff, 0xfe, 0x0a]));
+    await writeFile(join(argfileDir, "self.args"), "--ok\n@self.args\n");
+    for (let i = 0; i < 100; i++) await writeFile(join(argfileDir, `d${i}.args`), `@d${i + 1}.args\n`);
+    await writeFile(join(argfileDir, "d100.args"), "--ok\n");
+  });
+  const inline = (): BazelWorkerProcess =>
+    (inlineWorker ??= startWorker({ protocol, tool: FAULT_TOOL, args: ["--abort-grace-ms=200"], cwd: argfileDir, shared: true }));
+  const processHosted = (): BazelWorkerProcess =>
+    (processWorker ??= startWorker({ protocol, tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], cwd: dir, shared: true }));
 
   it("SIGKILL of the tool process mid-request: a clear failure answer, and the worker keeps serving (spec §5, §7.1)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
     }
-    const w = startWorker({ protocol, tool: FAULT_TOOL, args: ["--host=process"], cwd: dir });
+    const w = processHosted();
+    const base = w.responses.length;
     const pidFile = join(dir, `pid-${tag}`);
     w.send({ requestId: id(1), arguments: [`--pid-file=${pidFile}`, "--ignore-abort"] });
     const toolPid = Number(await waitForFile(pidFile));
     expect(toolPid).not.toBe(w.pid);
     process.kill(toolPid, "SIGKILL");
-    const [r] = await w.waitForResponses(1);
+    const [r] = await nextResponses(w, base, 1);
     expect(r!.requestId).toBe(id(1));
     expect(r!.exitCode).not.toBe(0);
     expect(r!.output).toMatch(/SIGKILL|killed|crash|exited/i);
     w.send({ requestId: id(2), arguments: ["--ok"] });
-    const second = (await w.waitForResponses(2))[1]!;
+    const [second] = await nextResponses(w, base + 1, 1);
     expect(second).toMatchObject({ requestId: id(2), exitCode: 0, output: "ok" });
     expectCleanStdout(w);
   });
@@ -90,19 +114,20 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
   });
 
   it("an endless tool that ignores cancellation is still answered (dispatcher backstop), and the worker keeps serving (spec §6)", async () => {
-    const w = startWorker({ protocol, tool: FAULT_TOOL, args: ["--abort-grace-ms=200"], cwd: dir });
+    const w = inline();
+    const base = w.responses.length;
     // Warm up first: a cancel that lands before the request starts is answered without running it.
     w.send({ requestId: id(3), arguments: ["--ok"] });
-    await w.waitForResponses(1);
+    await nextResponses(w, base, 1);
     w.send({ requestId: id(1), arguments: ["--ignore-abort"] });
     await delay(300);
     w.send({ requestId: id(1), cancel: true });
-    const r = (await w.waitForResponses(2, 20_000))[1];
+    const [r] = await nextResponses(w, base + 1, 1, 20_000);
     expect(r!.requestId).toBe(id(1));
     expect(r!.wasCancelled).toBe(true);
     expect(r!.output).toMatch(/did not stop within/);
     w.send({ requestId: id(2), arguments: ["--ok"] });
-    expect((await w.waitForResponses(3))[2]).toMatchObject({ requestId: id(2), exitCode: 0, output: "ok", wasCancelled: false });
+    expect((await nextResponses(w, base + 2, 1))[0]).toMatchObject({ requestId: id(2), exitCode: 0, output: "ok", wasCancelled: false });
     expectCleanStdout(w);
   });
 
@@ -111,37 +136,40 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
     }
-    const w = startWorker({ protocol, tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], cwd: dir });
+    const w = processHosted();
+    const base = w.responses.length;
     const pidFile = join(dir, `spin-pid-${tag}`);
     w.send({ requestId: id(1), arguments: [`--pid-file=${pidFile}`, "--spin"] });
     const toolPid = Number(await waitForFile(pidFile));
     w.send({ requestId: id(1), cancel: true });
-    const [r] = await w.waitForResponses(1, 20_000);
+    const [r] = await nextResponses(w, base, 1, 20_000);
     expect(r!.requestId).toBe(id(1));
     expect(r!.wasCancelled).toBe(true);
-    // The spinning process cannot stop itself: it must have been killed.
-    expect(() => process.kill(toolPid, 0)).toThrow();
+    // The spinning process cannot stop itself: it must be killed.
+    await waitForDeath(toolPid);
     w.send({ requestId: id(2), arguments: ["--ok"] });
-    expect((await w.waitForResponses(2, 20_000))[1]).toMatchObject({ requestId: id(2), exitCode: 0, output: "ok" });
+    expect((await nextResponses(w, base + 1, 1, 20_000))[0]).toMatchObject({ requestId: id(2), exitCode: 0, output: "ok" });
     expectCleanStdout(w);
   });
 
   it("a tool printing 4 MiB to stdout and 4 MiB to stderr: stdout stays a clean response stream, the output is captured (spec §3.4, §7.1)", async () => {
-    const w = startWorker({ protocol, tool: FAULT_TOOL, cwd: dir });
+    const w = inline();
+    const base = w.responses.length;
+    const bytesBefore = w.stdoutBytes;
     w.send({ requestId: id(1), arguments: ["--flood=4"] });
-    const [r] = await w.waitForResponses(1, 30_000);
+    const [r] = await nextResponses(w, base, 1);
     expect(r!.exitCode).toBe(0);
     expect(r!.output).toContain("flooded 4 MiB");
     expect(r!.output.length).toBeGreaterThanOrEqual(8 * 1024 * 1024);
     expect(r!.output).toContain("x".repeat(1000));
     expect(r!.output).toContain("e".repeat(1000));
     w.send({ requestId: id(2), arguments: ["--ok"] });
-    expect((await w.waitForResponses(2))[1]).toMatchObject({ exitCode: 0, output: "ok" });
-    w.closeStdin();
-    expect((await w.waitForExit()).code).toBe(0);
+    expect((await nextResponses(w, base + 1, 1))[0]).toMatchObject({ exitCode: 0, output: "ok" });
     expectCleanStdout(w);
-    // Everything on stdout was the two responses: not one stray byte.
-    expect(w.responses).toHaveLength(2);
+    // Everything on stdout was the two responses, not one stray byte: ~8 MiB arrived and all of it
+    // decoded as exactly these responses.
+    expect(w.responses).toHaveLength(base + 2);
+    expect(w.stdoutBytes - bytesBefore).toBeGreaterThanOrEqual(8 * 1024 * 1024);
   });
 
   it("a tool writing straight to fd 1 cannot reach the protocol stream (process host) (spec §7.1)", async (ctx) => {
@@ -149,9 +177,10 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
     }
-    const w = startWorker({ protocol, tool: FAULT_TOOL, args: ["--host=process"], cwd: dir });
+    const w = processHosted();
+    const base = w.responses.length;
     w.send({ requestId: id(1), arguments: ["--raw-fd1=GARBAGE-ON-FD-1\n", "--ok"] });
-    const [r] = await w.waitForResponses(1);
+    const [r] = await nextResponses(w, base, 1);
     expect(r!.exitCode).toBe(0);
     expectCleanStdout(w);
   });
@@ -213,26 +242,22 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
   });
 
   it("bad argfiles (missing, binary, self-referencing, nested 100 deep) get a clear error naming the path; an empty one is zero arguments; the worker keeps serving (spec §3.3)", async () => {
-    const cwd = await mkdtemp(join(dir, `argfiles-${tag}-`));
-    await writeFile(join(cwd, "empty.args"), "");
-    await writeFile(join(cwd, "binary.args"), Buffer.from([0x2d, 0x2d, 0x00, 0xff, 0xfe, 0x0a]));
-    await writeFile(join(cwd, "self.args"), "--echo=a\n@self.args\n");
-    for (let i = 0; i < 100; i++) await writeFile(join(cwd, `d${i}.args`), `@d${i + 1}.args\n`);
-    await writeFile(join(cwd, "d100.args"), "--echo=deep\n");
-    const w = startWorker({ protocol, cwd });
+    const cwd = argfileDir;
+    const w = inline();
+    const base = w.responses.length;
     const cases: { args: string[]; exit: number; path?: string; output?: string }[] = [
       { args: ["@missing.args"], exit: 2, path: join(cwd, "missing.args") },
       { args: ["@empty.args"], exit: 0, output: "" },
       { args: ["@binary.args"], exit: 2, path: join(cwd, "binary.args") },
       { args: ["@self.args"], exit: 2, path: join(cwd, "self.args") },
       { args: ["@d0.args"], exit: 2, path: join(cwd, "d32.args") },
-      { args: ["--echo=still-serving"], exit: 0, output: "still-serving" },
+      { args: ["--ok"], exit: 0, output: "ok" },
     ];
     if (multiplex) cases.forEach((c, i) => w.send({ requestId: i + 1, arguments: c.args }));
     const byId = new Map<number, { exitCode: number; output: string }>();
     for (let i = 0; i < cases.length; i++) {
       if (!multiplex) w.send({ arguments: cases[i]!.args });
-      const r = (await w.waitForResponses(multiplex ? cases.length : i + 1))[i]!;
+      const r = (await w.waitForResponses(base + (multiplex ? cases.length : i + 1)))[base + i]!;
       byId.set(multiplex ? r.requestId : i + 1, r);
     }
     cases.forEach((c, i) => {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ExecuteResponse } from "../../src/gen/buck2/worker_pb.js";
-import { CLI, delay } from "./helpers/bazel-client.js";
+import { CLI, delay, waitForDeath } from "./helpers/bazel-client.js";
 import { executeCommand, killAllBuck2Workers, startBuck2Worker, type Buck2Worker, type CallOutcome } from "./helpers/buck2-worker.js";
 import { processHostUnavailable } from "./helpers/process-host.js";
 
@@ -46,7 +46,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 async function run(w: Buck2Worker, argv: string[], extra: { timeoutS?: number; env?: [string, string][] } = {}): Promise<CallOutcome> {
-  expect(w.failure).toBeUndefined();
+  expect(w.failure, JSON.stringify(w.failure)?.slice(0, 2000)).toBeUndefined();
   return within(w.worker.execute(executeCommand({ argv, ...extra })), 40_000, `Execute ${argv.join(" ").slice(0, 80)}`);
 }
 
@@ -99,14 +99,17 @@ describe.each([
     await writeFile(join(project, "d100.args"), "--ok\n");
     shared = await startBuck2Worker({ tool: FAULT_TOOL, args: ["--abort-grace-ms=200"], streaming, projectRoot: project, shared: true });
   });
+  let processWorker: Promise<Buck2Worker> | undefined;
+  const processHosted = (): Promise<Buck2Worker> =>
+    (processWorker ??= startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], streaming, shared: true }));
 
   it("SIGKILL of the tool process mid-request: a clear failure response, and the worker keeps serving (spec §7.2, §15 scenario 9)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
     }
-    const w = await startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=process"], streaming });
-    const pidFile = join(w.root, "tool.pid");
+    const w = await processHosted();
+    const pidFile = join(w.root, `tool-${Date.now()}.pid`);
     const call = run(w, [`--pid-file=${pidFile}`, "--ignore-abort"]);
     const toolPid = Number(await waitForFile(pidFile));
     expect(toolPid).not.toBe(w.worker.pid);
@@ -137,11 +140,11 @@ describe.each([
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
     }
-    const w = await startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], streaming });
-    const pidFile = join(w.root, "spin.pid");
+    const w = await processHosted();
+    const pidFile = join(w.root, `spin-${Date.now()}.pid`);
     const r = await respond(w, [`--pid-file=${pidFile}`, "--spin"], { timeoutS: 1 });
     expect(r.timedOutAfterS).toBe(1n);
-    expect(() => process.kill(Number(readFileSyncSafe(pidFile)), 0)).toThrow();
+    await waitForDeath(Number(readFileSyncSafe(pidFile)));
     expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
   });
 

@@ -40,6 +40,8 @@ export interface WorkerOptions {
   env?: NodeJS.ProcessEnv;
   /** Hard kill after this long, whatever happens. */
   watchdogMs?: number;
+  /** Used by several tests: survives killAllWorkers() until killAllWorkers(true). */
+  shared?: boolean;
 }
 
 export interface Exit {
@@ -47,11 +49,12 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-const live = new Set<ChildProcess>();
+const live = new Map<ChildProcess, boolean>();
 
-/** Kills (by PID) every worker a test left running; call from afterEach. */
-export function killAllWorkers(): void {
-  for (const child of live) {
+/** Kills (by PID) every worker a test left running; call from afterEach (shared ones from afterAll). */
+export function killAllWorkers(includeShared = false): void {
+  for (const [child, shared] of live) {
+    if (shared && !includeShared) continue;
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       try {
         process.kill(child.pid, "SIGKILL");
@@ -59,8 +62,22 @@ export function killAllWorkers(): void {
         // already gone
       }
     }
+    live.delete(child);
   }
-  live.clear();
+}
+
+/** Resolves once `pid` is gone (killed and reaped); rejects after `timeoutMs`. */
+export async function waitForDeath(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export function encodeRequest(protocol: Protocol, req: Request): Buffer {
@@ -98,7 +115,7 @@ export class BazelWorkerProcess {
       env: options.env ?? { ...process.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
-    live.add(this.child);
+    live.set(this.child, options.shared === true);
     const pid = this.child.pid;
     this.watchdog = setTimeout(() => {
       if (pid !== undefined && this.exit === undefined) {
