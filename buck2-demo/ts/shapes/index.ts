@@ -1,0 +1,2 @@
+export { area, type Shape } from "./area.js";
+export const UNIT = "cm²";
