@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { Metadata, status, type Client, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ExecuteEventSchema, type ExecuteEvent, type ExecuteResponse } from "../../src/gen/buck2/worker_pb.js";
+import { ExecuteCommandStreamSchema, ExecuteEventSchema, type ExecuteEvent, type ExecuteResponse } from "../../src/gen/buck2/worker_pb.js";
 import {
   bridgeExe,
   delay,
@@ -14,6 +14,7 @@ import {
   EXECUTE_PATH,
   executeCommand,
   openChannel,
+  openExecuteStream,
   serializeCommand,
   serializeEvent,
   type FakeBuck2,
@@ -55,14 +56,17 @@ function openExec(): {
 const command = (argv: string[]): ExecuteEvent => create(ExecuteEventSchema, { data: { case: "command", value: executeCommand({ argv }) } });
 const cancel = (): ExecuteEvent => create(ExecuteEventSchema, { data: { case: "cancel", value: {} } });
 
-async function waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+/** How many requests the worker has logged as ended by cancellation (info level). */
+function cancelledCount(): number {
+  return (readFileSync(buck2.worker(worker)!.dir.stderrPath, "utf8").match(/ end=cancelled /g) ?? []).length;
+}
+
+/** Waits until `count` more requests than `before` were logged as cancelled; returns how many. */
+async function waitForCancelled(before: number, count: number, timeoutMs = 20_000): Promise<number> {
   const until = Date.now() + timeoutMs;
-  for (;;) {
-    const log = readFileSync(buck2.worker(worker)!.dir.stderrPath, "utf8");
-    if (pattern.test(log)) return log;
-    if (Date.now() > until) throw new Error(`worker log never matched ${pattern}:\n${log}`);
-    await delay(50);
-  }
+  while (cancelledCount() < before + count && Date.now() < until) await delay(50);
+  await delay(100); // and no more than that
+  return cancelledCount() - before;
 }
 
 describe("Buck2 Worker/Exec and cancellation", () => {
@@ -106,6 +110,7 @@ describe("Buck2 Worker/Exec and cancellation", () => {
   });
 
   test("Execute: a call cancelled by the client (RST_STREAM) aborts its job (§9)", async () => {
+    const before = cancelledCount();
     const call = client.makeUnaryRequest(
       EXECUTE_PATH,
       serializeCommand,
@@ -118,8 +123,18 @@ describe("Buck2 Worker/Exec and cancellation", () => {
     await delay(400);
     call.cancel();
     // The dispatcher logs every finished request at info level, with how it ended.
-    const log = await waitForLog(/request origin=buck2 id=\d+ exit=1 end=cancelled/);
-    expect(log).toMatch(/end=cancelled/);
+    expect(await waitForCancelled(before, 1)).toBe(1);
+  });
+
+  test("ExecuteStream: cancelling the stream (RST_STREAM) aborts its running jobs (§9)", async () => {
+    const before = cancelledCount();
+    const stream = openExecuteStream(client);
+    stream.on("error", () => undefined); // the cancel surfaces as a CANCELLED status here
+    stream.write(create(ExecuteCommandStreamSchema, { id: 0n, request: executeCommand({ argv: ["--hang"] }) }));
+    stream.write(create(ExecuteCommandStreamSchema, { id: 1n, request: executeCommand({ argv: ["--hang"] }) }));
+    await delay(400);
+    stream.cancel();
+    expect(await waitForCancelled(before, 2)).toBe(2);
   });
 
   test("an undecodable request gets INTERNAL with an actionable message, never UNAVAILABLE (issue rule 5)", async () => {
