@@ -69,9 +69,18 @@ describe("scenario 7: one-shot executors give the same outputs and exit code as 
   }
 
   it("scenario 10 (one-shot): a hung action is ended by the executor's SIGTERM at the deadline", async () => {
-    const result = await plain.execute({ ...probeAction("plain", ["--hang"]), timeoutMs: 1_500 });
+    const result = await plain.execute({ ...probeAction("plain", ["--sleep=600000"]), timeoutMs: 1_500 });
     expect(result.status.code).toBe("DEADLINE_EXCEEDED");
     expect(result.exitCode).toBe(128 + 15);
+  });
+
+  it("one-shot: a tool whose run() can never settle fails the action instead of exiting 0", async () => {
+    // probe --hang waits on the abort signal only; one-shot, nothing else keeps the process alive.
+    const result = await plain.execute(probeAction("plain", ["--hang", "--write=out/a.txt=never"]));
+    expect(result.status.code).toBe("OK");
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/the tool never finished/);
+    expect(result.outputFiles).toEqual({});
   });
 
   it("the plain executor runs exactly the command line, in a fresh directory each time", async () => {
