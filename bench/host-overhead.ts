@@ -1,8 +1,11 @@
 // `node --import tsx bench/host-overhead.ts [--requests=N] [--rounds=N]` (after `npm run build`):
 // per-request cost of --host=process over --host=inline on the probe tool, measured on the built
-// hosts (dist/) with one job at a time. Hosts alternate round by round in one run so machine load
-// hits all of them alike; the answer is the ratio and the difference of medians, not absolute time.
+// hosts (dist/) with one job at a time. Hosts take turns every BATCH requests in one run so machine
+// load hits all of them alike; the answer is the ratio and the difference of medians, not absolute
+// time. A bare Node IPC echo child is measured alongside as the floor no process host can beat.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import type * as CreateHost from "../src/supervisor/create-host.js";
 import type * as Logger from "../src/core/logger.js";
@@ -25,6 +28,7 @@ function flag(name: string, fallback: number): number {
 const REQUESTS = flag("requests", 2000);
 const ROUNDS = flag("rounds", 5);
 const WARMUP = 300;
+const BATCH = 100;
 
 type Variant = { name: string; kind: "inline" | "process"; ipc?: "json" | "advanced" };
 const VARIANTS: Variant[] = [
@@ -54,13 +58,38 @@ async function makeHost(v: Variant): Promise<ToolHost> {
   return host;
 }
 
-async function sample(host: ToolHost, n: number, into: number[] | undefined): Promise<void> {
+type Runner = () => Promise<void>;
+
+function hostRunner(host: ToolHost): Runner {
   const signal = new AbortController().signal;
+  return async () => {
+    const r = await host.run({ ...job, env: { ...job.env } }, signal);
+    if (r.exitCode !== 0) throw new Error(`probe failed: ${r.output}`);
+  };
+}
+
+/** The floor: a child that answers each IPC message at once, with nothing of the bridge in it. */
+function floorRunner(): { run: Runner; close(): void } {
+  const child = spawn(process.execPath, ["-e", "process.on('message', (m) => process.send({ t: 'done', seq: m.seq, exitCode: 0, output: 'hello', rss: -1 }))"], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    serialization: "json",
+  });
+  let seq = 0;
+  return {
+    run: () =>
+      new Promise<void>((resolve) => {
+        child.once("message", () => resolve());
+        child.send({ t: "run", seq: seq++, id: 1, origin: "bazel", args: job.args, cwd: job.cwd, verbosity: 0 });
+      }),
+    close: () => child.kill(),
+  };
+}
+
+async function sample(run: Runner, n: number, into: number[] | undefined): Promise<void> {
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
-    const r = await host.run({ ...job, env: { ...job.env } }, signal);
+    await run();
     const t1 = process.hrtime.bigint();
-    if (r.exitCode !== 0) throw new Error(`probe failed: ${r.output}`);
     into?.push(Number(t1 - t0) / 1000);
   }
 }
@@ -71,25 +100,29 @@ function percentile(xs: number[], p: number): number {
 }
 
 const hosts = await Promise.all(VARIANTS.map(makeHost));
-const samples = VARIANTS.map(() => [] as number[]);
-for (const h of hosts) await sample(h, WARMUP, undefined);
-for (let round = 0; round < ROUNDS; round++) {
-  for (let i = 0; i < hosts.length; i++) await sample(hosts[i]!, REQUESTS, samples[i]);
+const floor = floorRunner();
+const runners: Runner[] = [...hosts.map(hostRunner), floor.run];
+const names = [...VARIANTS.map((v) => v.name), "floor: bare Node IPC echo child (json)"];
+const samples = runners.map(() => [] as number[]);
+for (const run of runners) await sample(run, WARMUP, undefined);
+for (let done = 0; done < ROUNDS * REQUESTS; done += BATCH) {
+  for (let i = 0; i < runners.length; i++) await sample(runners[i]!, BATCH, samples[i]);
 }
 await Promise.all(hosts.map((h) => h.close()));
+floor.close();
 
 const inlineMedian = percentile(samples[0]!, 50);
 const lines = [
-  `host overhead on the probe tool: ${ROUNDS} rounds x ${REQUESTS} sequential requests per host (after ${WARMUP} warm-up), node ${process.version}`,
+  `host overhead on the probe tool: ${ROUNDS * REQUESTS} sequential requests per host in turns of ${BATCH} (after ${WARMUP} warm-up), node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} CPUs`,
   "",
   "| host | median µs | p90 µs | p99 µs | median vs inline | added per request (median) |",
   "|---|---|---|---|---|---|",
 ];
-VARIANTS.forEach((v, i) => {
+names.forEach((name, i) => {
   const xs = samples[i]!;
   const med = percentile(xs, 50);
   lines.push(
-    `| ${v.name} | ${med.toFixed(1)} | ${percentile(xs, 90).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${(med / inlineMedian).toFixed(2)}x | ${i === 0 ? "-" : `${(med - inlineMedian).toFixed(1)} µs`} |`,
+    `| ${name} | ${med.toFixed(1)} | ${percentile(xs, 90).toFixed(1)} | ${percentile(xs, 99).toFixed(1)} | ${(med / inlineMedian).toFixed(2)}x | ${i === 0 ? "-" : `${(med - inlineMedian).toFixed(1)} µs`} |`,
   );
 });
 process.stdout.write(`${lines.join("\n")}\n`);
