@@ -78,9 +78,18 @@ def _probe_files_impl(ctx):
         if ctx.attr.exit_code:
             request.add("--exit=%d" % ctx.attr.exit_code)
 
+        # Workers get exactly this env (plus TMPDIR), no PATH. `--define=worker_bridge_repo=DIR`
+        # points the wrapper at another worker-bridge checkout (the e2e tests use a snapshot of
+        # dist/ so that a concurrent `npm run build` cannot change the bridge mid-test).
+        env = {}
+        repo = ctx.var.get("worker_bridge_repo", "")
+        if repo:
+            env["WORKER_BRIDGE_REPO"] = repo
+
         ctx.actions.run(
             executable = ctx.executable._worker,
             arguments = [startup, request],
+            env = env,
             inputs = inputs,
             outputs = [out],
             mnemonic = mode.mnemonic,

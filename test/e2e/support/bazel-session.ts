@@ -64,6 +64,8 @@ export interface BazelSessionOptions {
   deadlineMs?: number;
   /** Parent of the session's temp dir; os.tmpdir() by default. */
   tmpRoot?: string;
+  /** Flags added to every `build` (e.g. `--define=worker_bridge_repo=<snapshot>`). */
+  buildFlags?: string[];
 }
 
 /**
@@ -92,6 +94,11 @@ export class BazelSession {
 
   get workspace(): string {
     return this.options.workspace;
+  }
+
+  /** Adds flags to every later `build`. */
+  addBuildFlags(...flags: string[]): void {
+    this.options.buildFlags = [...(this.options.buildFlags ?? []), ...flags];
   }
 
   private startupFlags(): string[] {
@@ -175,6 +182,7 @@ export class BazelSession {
       "--noshow_progress",
       // Convenience symlinks would clobber a developer's bazel-bin in the workspace.
       "--symlink_prefix=/",
+      ...(this.options.buildFlags ?? []),
       ...flags,
       "--",
       ...targets,
