@@ -41,7 +41,7 @@ describe("Buck2 concurrency", () => {
   test("--concurrency N caps jobs running in the bridge; the rest queue and start in arrival order (issue rule 4)", async () => {
     const buck2 = pool.create({ localSlots: 6 });
     const worker = buck2.defineWorker({ exe: bridgeExe("--tool", METER, "--host", "inline", "--concurrency", "2") });
-    const results = await Promise.all(Array.from({ length: 6 }, () => buck2.runAction({ worker, args: ["--hold=150", "--max", "--seq", "--id"] })));
+    const results = await Promise.all(Array.from({ length: 6 }, () => buck2.runAction({ worker, args: ["--hold=400", "--max", "--seq", "--id"] })));
     const jobs = results.map((r) => {
       const [max, seq, id] = stderrOf(r).split("\n").map((l) => Number(l.split("=")[1]));
       return { max: max!, seq: seq!, id: id! };

@@ -92,7 +92,7 @@ describe("fake-Buck2 harness: it fails when a worker misbehaves", () => {
   });
 
   test("a streaming worker that never sends response headers is reported, because Buck2 would wait forever (§5.4)", async () => {
-    const buck2 = pool.create({ connectDeadlineMs: 1500 });
+    const buck2 = pool.create({ streamHeadersTimeoutMs: 1500 });
     const worker = buck2.defineWorker({ exe: bad("no-headers"), streaming: true });
     const result = await buck2.runAction({ worker, args: [] });
     expect(result.kind).toBe("harness-violation");

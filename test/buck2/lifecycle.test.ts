@@ -53,8 +53,8 @@ describe("Buck2 worker lifecycle", () => {
     const buck2 = pool.create();
     const worker = buck2.defineWorker({ exe: bridgeExe("--tool", "probe", "--host", "inline", "--shutdown-grace-ms", "5000") });
     await buck2.runAction({ worker, args: ["--echo=up"] });
-    const inFlight = buck2.runAction({ worker, args: ["--sleep=1500", "--echo=finished in the grace"] });
-    await delay(300);
+    const inFlight = buck2.runAction({ worker, args: ["--sleep=2500", "--echo=finished in the grace"] });
+    await delay(700);
     process.kill(buck2.worker(worker)!.pid!, "SIGTERM");
     await delay(200);
     const refused = await buck2.runAction({ worker, args: ["--echo=too late"] });

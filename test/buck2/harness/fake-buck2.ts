@@ -54,6 +54,8 @@ export interface FakeBuck2Options {
   readonly localSlots?: number;
   /** 60 s in Buck2 (spec §5.2). */
   readonly connectDeadlineMs?: number;
+  /** How long a streaming worker gets to send response headers (Buck2: forever); default the connect deadline. */
+  readonly streamHeadersTimeoutMs?: number;
   /** `build.persistent_worker_shutdown_timeout_s`, 10 s by default (spec §10). */
   readonly shutdownTimeoutMs?: number;
   readonly inheritedEnv?: NodeJS.ProcessEnv;
@@ -191,6 +193,7 @@ export class FakeBuck2 {
       dir,
       projectRoot: this.projectRoot,
       connectDeadlineMs: this.connectDeadlineMs,
+      ...(this.options.streamHeadersTimeoutMs !== undefined ? { streamHeadersTimeoutMs: this.options.streamHeadersTimeoutMs } : {}),
       ...(this.options.inheritedEnv ? { inheritedEnv: this.options.inheritedEnv } : {}),
       violation: (m) => this.violations.push(m),
     });

@@ -57,6 +57,8 @@ export interface WorkerProcessOptions {
   readonly dir: WorkerDir;
   readonly projectRoot: string;
   readonly connectDeadlineMs: number;
+  /** How long to wait for ExecuteStream's response headers; Buck2 waits forever. */
+  readonly streamHeadersTimeoutMs?: number;
   readonly inheritedEnv?: NodeJS.ProcessEnv;
   /** Records behaviour real Buck2 would crash or hang on; the command then fails. */
   readonly violation: (message: string) => void;
@@ -107,6 +109,10 @@ export class WorkerProcess {
       this.exitInfo = e;
     });
     this.ready = this.initialize();
+  }
+
+  private get headersTimeoutMs(): number {
+    return this.options.streamHeadersTimeoutMs ?? this.options.connectDeadlineMs;
   }
 
   get exited(): ExitInfo | undefined {
@@ -176,7 +182,7 @@ export class WorkerProcess {
       new Promise<"headers">((resolve) => stream.once("metadata", () => resolve("headers"))),
       this.spawnedWorker.exited.then(() => "exited" as const),
       new Promise<"closed">((resolve) => stream.once("close", () => resolve("closed"))),
-      delay(this.options.connectDeadlineMs).then(() => "timeout" as const),
+      delay(this.headersTimeoutMs).then(() => "timeout" as const),
     ]);
     if (headers === "headers") {
       this.headersAtMs = Date.now() - this.startedAt;
@@ -186,7 +192,7 @@ export class WorkerProcess {
       const { stdout, stderr } = this.logs;
       return { kind: "early-exit", exitCode: exitCodeOf(this.exitInfo!), stdout, stderr };
     }
-    const message = `ExecuteStream sent no response headers within ${this.options.connectDeadlineMs} ms: real Buck2 waits forever in initialize_worker (spec §5.4)`;
+    const message = `ExecuteStream sent no response headers within ${this.headersTimeoutMs} ms: real Buck2 waits forever in initialize_worker (spec §5.4)`;
     this.options.violation(message);
     return { kind: "no-stream-headers", message };
   }
