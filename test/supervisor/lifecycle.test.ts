@@ -73,6 +73,22 @@ describe("cancellation reaches the tool (issue 4 §6; field-notes §6 #7)", () =
   });
 });
 
+describe("hard cancel grace (issue 4 §6)", () => {
+  it("a job aborted while its process is still loading the tool is not killed for it: the tool runs and sees the abort", async () => {
+    const b = new BazelBridge({ args: ["--tool", FIXTURE_TOOL, "--host", "process", "--abort-grace-ms", "300", "--slow-init=1000"] });
+    const answer = b.response(1);
+    b.send(1, ["--aborted?", "--pid"]);
+    // Cancel once the job is on its way to a tool process, which is still in its 1 s init (longer than the grace).
+    expect(await waitUntil(() => childPids(b.pid).length > 0)).toBe(true);
+    b.cancel(1);
+    const r = await answer;
+    expect(r.wasCancelled).toBe(true);
+    expect(r.output).toContain("aborted=true");
+    expect(isAlive(pidOf(r))).toBe(true);
+    await b.end();
+  });
+});
+
 describe("shutdown and orphans (issue 4 §7; field-notes §6 #10)", () => {
   it.each([
     ["stdin EOF", (b: BazelBridge) => b.child.stdin.end()],
