@@ -21,7 +21,7 @@ if (unknown.length > 0) {
 }
 const PACKAGES = quick ? 4 : 10;
 const MODULES_PER_PACKAGE = quick ? 10 : 21;
-const REPS = quick ? 2 : 7;
+const REPS = quick ? 2 : 5;
 
 if (!existsSync(CLI)) {
   process.stderr.write(`bench/tsc.ts: ${CLI} not found; run \`npm run build\` first\n`);

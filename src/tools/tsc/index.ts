@@ -3,6 +3,7 @@
 // (declared inputs only), compiler-host (parsed-file reuse and probe log), compile (builder and
 // diagnostics), outputs (always write everything), program-cache (LRU under a heap budget),
 // verify (staleness guard), process-runner (TypeScript 7 native and cold fallbacks).
+import { statSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { defineTool, type ToolJob, type ToolResult } from "../define-tool.js";
 import { projectDirFromArgs } from "./command-line.js";
@@ -14,7 +15,6 @@ import { mergeFlags, splitToolFlags, ToolFlagError, type TscToolFlags } from "./
 import { TypeScriptApiError } from "./typescript-api.js";
 import { VerifySampler } from "./verify.js";
 import { CancelledError, runWarm, type WarmContext, type WarmStats } from "./warm-compiler.js";
-import { statSync } from "node:fs";
 
 export interface TscState extends WarmContext {
   readonly flags: TscToolFlags;
