@@ -8,7 +8,7 @@
 // Exits non-zero when any test failed — the file is still written, with the failures in it.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -126,6 +126,7 @@ function main(): number {
   const figuresFile = join(tmp, "figures.jsonl");
   writeFileSync(figuresFile, "");
   try {
+    const loadBefore = loadavg()[0]!.toFixed(1);
     const reports = [runVitest(["test/reliability"], join(tmp, "reliability.json"), figuresFile)];
     if (withLoad) reports.push(runVitest(["--config", "vitest.load.config.ts"], join(tmp, "load.json"), figuresFile));
     const figures = readFileSync(figuresFile, "utf8")
@@ -146,7 +147,7 @@ function main(): number {
       "table is rendered from vitest's JSON report of the run described here. Regenerate with",
       "`node --import tsx scripts/reliability-report.ts --load` (drop `--load` to skip the full-size load).",
       "",
-      `Run: ${new Date().toISOString()} · commit ${commit} (plus uncommitted work in the tree at the time) · Node ${process.version} · ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}) · ${withLoad ? "reliability suite + full load" : "reliability suite (reduced load only)"}.`,
+      `Run: ${new Date().toISOString()} · commit ${commit} (plus uncommitted work in the tree at the time) · Node ${process.version} · ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}) · ${withLoad ? "reliability suite + full load" : "reliability suite (reduced load only)"} · load average ${loadBefore} at the start, ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: wall times are not speed figures).`,
       "",
       `**${passed} passed, ${failed} failed, ${skipped} skipped of ${total}.**`,
       "",

@@ -99,7 +99,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("SIGKILL of the whole worker mid-request leaves only whole responses on stdout (spec §7.1)", async () => {
+  it("SIGKILL of the whole worker mid-request (inline host): only whole responses on stdout, the earlier one intact (spec §7.1)", async () => {
     // With the inline host the tool *is* the worker: killing it must not leave half a response.
     const w = startWorker({ protocol });
     w.send({ requestId: id(1), arguments: ["--echo=before"] });
@@ -113,7 +113,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("an endless tool that ignores cancellation is still answered (dispatcher backstop), and the worker keeps serving (spec §6)", async () => {
+  it("an endless tool that ignores cancellation (Bazel has no per-request timeout): answered with was_cancelled by the dispatcher backstop, and the worker keeps serving (spec §6)", async () => {
     const w = inline();
     const base = w.responses.length;
     // Warm up first: a cancel that lands before the request starts is answered without running it.
@@ -131,7 +131,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("an endless CPU loop is killed after the abort grace (process host) and answered (spec §6)", async (ctx) => {
+  it("an endless CPU loop, then a cancel (process host): the tool process is killed after the abort grace, the cancel answered, the worker keeps serving (spec §6)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -152,27 +152,27 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("a tool printing 4 MiB to stdout and 4 MiB to stderr: stdout stays a clean response stream, the output is captured (spec §3.4, §7.1)", async () => {
+  it("a tool printing 2 MiB to stdout and 2 MiB to stderr: stdout stays a clean response stream, the output is captured (spec §3.4, §7.1)", async () => {
     const w = inline();
     const base = w.responses.length;
     const bytesBefore = w.stdoutBytes;
-    w.send({ requestId: id(1), arguments: ["--flood=4"] });
+    w.send({ requestId: id(1), arguments: ["--flood=2"] });
     const [r] = await nextResponses(w, base, 1);
     expect(r!.exitCode).toBe(0);
-    expect(r!.output).toContain("flooded 4 MiB");
-    expect(r!.output.length).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    expect(r!.output).toContain("flooded 2 MiB");
+    expect(r!.output.length).toBeGreaterThanOrEqual(4 * 1024 * 1024);
     expect(r!.output).toContain("x".repeat(1000));
     expect(r!.output).toContain("e".repeat(1000));
     w.send({ requestId: id(2), arguments: ["--ok"] });
     expect((await nextResponses(w, base + 1, 1))[0]).toMatchObject({ exitCode: 0, output: "ok" });
     expectCleanStdout(w);
-    // Everything on stdout was the two responses, not one stray byte: ~8 MiB arrived and all of it
+    // Everything on stdout was the two responses, not one stray byte: ~4 MiB arrived and all of it
     // decoded as exactly these responses.
     expect(w.responses).toHaveLength(base + 2);
-    expect(w.stdoutBytes - bytesBefore).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+    expect(w.stdoutBytes - bytesBefore).toBeGreaterThanOrEqual(4 * 1024 * 1024);
   });
 
-  it("a tool writing straight to fd 1 cannot reach the protocol stream (process host) (spec §7.1)", async (ctx) => {
+  it("a tool writing straight to fd 1 (process host): not one byte reaches the protocol stream (spec §7.1)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -241,7 +241,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("bad argfiles (missing, binary, self-referencing, nested 100 deep) get a clear error naming the path; an empty one is zero arguments; the worker keeps serving (spec §3.3)", async () => {
+  it("argfiles missing, empty, binary, self-referencing, nested 100 deep: a clear error naming the path (empty = zero arguments), and the worker keeps serving (spec §3.3)", async () => {
     const cwd = argfileDir;
     const w = inline();
     const base = w.responses.length;

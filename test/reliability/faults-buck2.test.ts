@@ -124,7 +124,7 @@ describe.each([
     expect(w.violations).toEqual([]);
   });
 
-  it("a tool that never returns hits timeout_s: timed_out_after_s is set, the worker keeps serving (spec §6.2, §7.1, §15 scenario 5)", async () => {
+  it("a tool that never returns and ignores abort, timeout_s=1: timed_out_after_s is set, the worker keeps serving (spec §6.2, §7.1, §15 scenario 5)", async () => {
     const w = shared;
     const r = await respond(w, ["--ignore-abort"], { timeoutS: 1 });
     expect(r.timedOutAfterS).toBe(1n);
@@ -135,7 +135,7 @@ describe.each([
     expect(ok.timedOutAfterS).toBeUndefined();
   });
 
-  it("an endless CPU loop hits timeout_s and its tool process is killed (process host) (spec §6.2)", async (ctx) => {
+  it("an endless CPU loop with timeout_s=1 (process host): timed_out_after_s set, the tool process killed, the worker keeps serving (spec §6.2)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -187,7 +187,7 @@ describe.each([
     expect(completed).toBeGreaterThan(0);
   });
 
-  it("bad argfiles (missing, binary, self-referencing, nested 100 deep) get a clear error naming the path; the worker keeps serving (spec §6.2, §15 scenario 7)", async () => {
+  it("argfiles missing, empty, binary, self-referencing, nested 100 deep: a clear error naming the path (empty = zero arguments), and the worker keeps serving (spec §6.2, §15 scenario 7)", async () => {
     const w = shared;
     const [missing, empty, binary, self, deep] = await Promise.all(
       ["@missing.args", "@empty.args", "@binary.args", "@self.args", "@d0.args"].map((a) => respond(w, [a])),
@@ -209,7 +209,7 @@ function readFileSyncSafe(path: string): string {
 }
 
 describe("Buck2 front door: transport faults", () => {
-  it("a request larger than --max-message-mb is refused with RESOURCE_EXHAUSTED naming the limit; the worker keeps serving (spec §5.4)", async () => {
+  it("a 2 MiB request with --max-message-mb=1: RESOURCE_EXHAUSTED naming the limit, and the worker keeps serving (gRPC frames messages, so nothing is lost) (spec §5.4)", async () => {
     const w = await startBuck2Worker({ args: ["--max-message-mb=1"] });
     const o = await run(w, [`--echo=${"y".repeat(2 * 1024 * 1024)}`]);
     expect(o.kind).toBe("worker-failure");
@@ -218,7 +218,7 @@ describe("Buck2 front door: transport faults", () => {
     expect(await respond(w, ["--echo=small"])).toMatchObject({ exitCode: 0, stderr: "small" });
   });
 
-  it("a client that dies in the middle of an HTTP/2 frame does not disturb the worker (spec §5.1)", async () => {
+  it("a client dying in the middle of an HTTP/2 frame (Buck2's stdin is /dev/null; this is its mid-frame EOF): the worker keeps serving (spec §5.1)", async () => {
     const w = await startBuck2Worker({});
     await new Promise<void>((resolve, reject) => {
       const s = connect(w.worker.dir.socketPath);
@@ -237,7 +237,7 @@ describe("Buck2 front door: transport faults", () => {
 });
 
 describe("Buck2 front door: WORKER_SOCKET faults (spec §4.4)", () => {
-  it("a socket path over the 108-byte sun_path limit: exit 2 with a message naming the limit", async () => {
+  it("a socket path over the 108-byte sun_path limit: exit 2 with a message naming the limit and the path", async () => {
     const long = join(scratch, "d".repeat(120), "socket");
     const { code, stderr } = await runCliOnSocket(long);
     expect(code).toBe(2);
@@ -253,7 +253,7 @@ describe("Buck2 front door: WORKER_SOCKET faults (spec §4.4)", () => {
     expect(await respond(first, ["--echo=first-still-serving"])).toMatchObject({ exitCode: 0, stderr: "first-still-serving" });
   });
 
-  it("a socket path that is a symlink is refused (exit 2), and its target is left untouched", async () => {
+  it("a socket path that is a symlink to a file: refused (exit 2), its target left untouched", async () => {
     const dir = await mkdtemp(join(scratch, "link-"));
     const target = join(dir, "precious.txt");
     await writeFile(target, "keep me");
@@ -265,7 +265,7 @@ describe("Buck2 front door: WORKER_SOCKET faults (spec §4.4)", () => {
     expect(await readFile(target, "utf8")).toBe("keep me");
   });
 
-  it("a symlink to a live worker's socket is refused too (no hijacking through links)", async () => {
+  it("a socket path that is a symlink to a live worker's socket: refused (exit 2), the live worker keeps serving", async () => {
     const first = await startBuck2Worker({});
     const dir = await mkdtemp(join(scratch, "link2-"));
     const socketPath = join(dir, "socket");
@@ -275,7 +275,7 @@ describe("Buck2 front door: WORKER_SOCKET faults (spec §4.4)", () => {
     expect(await respond(first, ["--echo=ok"])).toMatchObject({ exitCode: 0 });
   });
 
-  it("a stale socket file left by a SIGKILLed worker is replaced, and the new worker serves", async () => {
+  it("a stale socket file left by a SIGKILLed worker: replaced, and the new worker serves", async () => {
     const first = await startBuck2Worker({});
     const socketPath = first.worker.dir.socketPath;
     first.worker.kill();

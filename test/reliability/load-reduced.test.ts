@@ -38,7 +38,7 @@ describe("reduced load (full size: npm run test:load)", () => {
 
 // A guard that the checks themselves can fail: a report with one lost id must not pass.
 describe("load checks", () => {
-  it("reject a report with a missing response or an unsolicited was_cancelled", () => {
+  it("a report with a missing response, an unsolicited was_cancelled or RSS growth: rejected by the checks", () => {
     const good = {
       requests: 10, responses: 10, duplicates: 0, missing: 0, cancelsSent: 2, wasCancelled: 1, unsolicitedWasCancelled: 0,
       wrongOutput: 0, maxInFlightSeen: 8, garbage: undefined, stdoutBytes: 100, rssBaselineMiB: 50, rssMidMiB: 54, rssPeakMiB: 60,

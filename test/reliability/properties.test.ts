@@ -81,7 +81,7 @@ describe("FrameDecoder properties (Bazel spec §2.1: a message or its varint can
     { maxLength: 12 },
   );
 
-  it("decodes identically under every random chunking (frames, bodies and offsets)", () => {
+  it("300 random frame streams (1–3-byte varints) × random chunkings: identical frames, bodies and offsets", () => {
     fc.assert(
       fc.property(bodies, chunkCuts, (msgs, cuts) => {
         const framed = msgs.map((m) => frameMessage(m));
@@ -99,7 +99,7 @@ describe("FrameDecoder properties (Bazel spec §2.1: a message or its varint can
     );
   });
 
-  it("random bytes: only ProtocolError, sticky, and the same outcome for every chunking", () => {
+  it("300 random byte strings × random chunkings: only ProtocolError, sticky, and the same outcome for every chunking", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 600 }), chunkCuts, fc.integer({ min: 1, max: 4096 }), (bytes, cuts, max) => {
         const whole = drive(new FrameDecoder({ maxFrameBytes: max }), [bytes]);
@@ -116,7 +116,7 @@ describe("FrameDecoder properties (Bazel spec §2.1: a message or its varint can
     );
   });
 
-  it("a length prefix over the limit is 'frame-too-large' naming --max-message-mb, however it is split", () => {
+  it("300 over-limit length prefixes, randomly split: 'frame-too-large' naming --max-message-mb", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1 << 24 }), chunkCuts, (max, extra, cuts) => {
         const length = max + extra;
@@ -162,7 +162,7 @@ function gsonEscape(text: string): string {
 }
 
 describe("JsonValueSplitter properties (Bazel spec §2.2: values back to back, any whitespace, any chunking)", () => {
-  it("splits identically under every random chunking and separator", () => {
+  it("300 random WorkRequest JSON streams (Gson escapes, braces/quotes/backslashes in strings, every separator) × random chunkings: identical values", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(jsonRequest, separator), { maxLength: 8 }), fc.boolean(), chunkCuts, (values, escape, cuts) => {
         const texts = values.map(([v, sep]) => {
@@ -178,7 +178,7 @@ describe("JsonValueSplitter properties (Bazel spec §2.2: values back to back, a
     );
   });
 
-  it("random bytes: only ProtocolError, sticky, and the same outcome for every chunking", () => {
+  it("300 random byte strings × random chunkings: only ProtocolError, sticky, and the same outcome for every chunking", () => {
     const bytes = fc.oneof(
       fc.uint8Array({ maxLength: 400 }),
       // Mostly-JSON alphabets reach the deep states (inside strings, escapes, nested brackets).
@@ -241,7 +241,7 @@ describe("WorkRequest codecs on mutated streams: valid requests, then at most on
     { minLength: 1, maxLength: 6 },
   );
 
-  it("proto: every decoded request is well-formed; anything else is one ProtocolError", () => {
+  it("300 proto streams with 1–3 random mutations (flip, insert, delete, truncate) × random chunkings: every decoded request well-formed, anything else one sticky ProtocolError", () => {
     fc.assert(
       fc.property(protoRequests, fc.array(mutation, { minLength: 1, maxLength: 3 }), chunkCuts, (reqs, muts, cuts) => {
         const stream = concat(reqs.map((r) => frameMessage(toBinary(WorkRequestSchema, create(WorkRequestSchema, r)))));
@@ -254,7 +254,7 @@ describe("WorkRequest codecs on mutated streams: valid requests, then at most on
     );
   });
 
-  it("json: every decoded request is well-formed; anything else is one ProtocolError", () => {
+  it("300 JSON streams with 1–3 random mutations × random chunkings: every decoded request well-formed, anything else one sticky ProtocolError", () => {
     fc.assert(
       fc.property(fc.array(jsonRequest, { minLength: 1, maxLength: 6 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), chunkCuts, (reqs, muts, cuts) => {
         const stream = Buffer.from(reqs.map((r) => JSON.stringify(r)).join("\n"), "utf8");
@@ -283,7 +283,7 @@ describe("expandArgfiles properties (Bazel spec §3.3: one line is one argument,
     };
   }
 
-  it("an argfile is transparent: expand(['@f']) equals its lines, for any line break style", async () => {
+  it("300 random argfiles (\\n, \\r\\n, \\r; trailing newline or not): expand(['@f']) equals its lines", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(plainLine, { maxLength: 10 }), lineBreak, fc.boolean(), async (lines, br, trailing) => {
         const text = lines.join(br) + (trailing && lines.length > 0 ? br : "");
@@ -296,7 +296,7 @@ describe("expandArgfiles properties (Bazel spec §3.3: one line is one argument,
     );
   });
 
-  it("nesting composes: expanding a chain of argfiles equals the flattened lines in order", async () => {
+  it("150 random chains of up to 20 nested argfiles: the flattened lines, in order", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(plainLine.filter((s) => s !== ""), { maxLength: 4 }), { minLength: 1, maxLength: 20 }), async (levels) => {
         const files: Record<string, string> = {};
@@ -311,7 +311,7 @@ describe("expandArgfiles properties (Bazel spec §3.3: one line is one argument,
     );
   });
 
-  it("random files and references (missing, binary, cycles, deep): a result or one ArgfileError naming a path", async () => {
+  it("300 random argfile trees (missing, binary, cycles, depth limits 1–6): a result or one ArgfileError naming a path", async () => {
     const names = ["a", "b", "c", "d", "missing"];
     const content = fc.oneof(
       fc.array(fc.oneof(plainLine, fc.constantFrom(...names).map((n) => `@${n}`), fc.constantFrom(...names).map((n) => `--flagfile=${n}`)), { maxLength: 5 }).map(

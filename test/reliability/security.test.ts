@@ -50,7 +50,7 @@ function serveOn(socketPath: string, argv: string[] = [process.execPath, CLI, "-
 }
 
 describe("Buck2 socket access (Buck2 spec §4.4)", () => {
-  it("the socket is owner-only (0600) even when the launcher's umask is 000", async () => {
+  it("launcher umask 000: the socket is still owner-only (0600)", async () => {
     const dir = join(scratch, "umask");
     await mkdir(dir);
     const r = await serveOn(join(dir, "socket"), [process.execPath, UMASK0_CLI, "--tool", "probe"]);
@@ -58,14 +58,14 @@ describe("Buck2 socket access (Buck2 spec §4.4)", () => {
     expect((r.code ?? 0).toString(8)).toBe("600");
   });
 
-  it("the socket is 0600 in the harness's Buck2-shaped directory, and that directory is not writable by others", async () => {
+  it("Buck2-shaped worker directory: socket 0600, directory not writable by group or others", async () => {
     const b = await startBuck2Worker({});
     expect(b.failure).toBeUndefined();
     expect((lstatSync(b.worker.dir.socketPath).mode & 0o777).toString(8)).toBe("600");
     expect(statSync(b.worker.dir.dir).mode & 0o022).toBe(0);
   });
 
-  it("a socket directory that is world-writable without the sticky bit is refused (exit 2, says why)", async () => {
+  it("a socket directory world-writable without the sticky bit: refused (exit 2), the message says why", async () => {
     const dir = join(scratch, "world-writable");
     await mkdir(dir);
     await chmod(dir, 0o777);
@@ -75,7 +75,7 @@ describe("Buck2 socket access (Buck2 spec §4.4)", () => {
     expect(r.stderr).toMatch(/world-writable without the sticky bit/);
   });
 
-  it("a world-writable directory with the sticky bit (like /tmp) is accepted", async () => {
+  it("a world-writable directory with the sticky bit (like /tmp): accepted, socket 0600", async () => {
     const dir = join(scratch, "sticky");
     await mkdir(dir);
     await chmod(dir, 0o1777);
@@ -118,13 +118,13 @@ function shellUses(files: { path: string; text: string }[]): string[] {
 }
 
 describe("nothing is ever run through a shell", () => {
-  it("src/ has no shell: true, exec(, execSync(, child_process exec or spawn of sh/bash", () => {
+  it("grep src/ for shell: true, exec(, execSync(, child_process exec, spawn of sh/bash: none found", () => {
     const files = sourceFiles();
     expect(files.length).toBeGreaterThan(20);
     expect(shellUses(files)).toEqual([]);
   });
 
-  it("the scan itself catches each form (and ignores RegExp#exec)", () => {
+  it("the scan itself on a sample of each form: each caught (RegExp#exec ignored)", () => {
     const bad = [
       'spawn(cmd, args, { shell: true })',
       'exec("ls")',
@@ -139,7 +139,7 @@ describe("nothing is ever run through a shell", () => {
 });
 
 describe("sandbox_dir cannot escape the worker directory (Bazel spec §1.2 sandbox_dir)", () => {
-  it("relative paths that climb out are refused with a clear error; inside and absolute ones are used", async () => {
+  it("sandbox_dir .., ../escape, __sandbox/../../escape, a/b/../../../etc, NUL: refused with a clear error; inside and absolute ones are used", async () => {
     const cwd = await mkdtemp(join(scratch, "execroot-"));
     await mkdir(join(cwd, "__sandbox", "1", "ws"), { recursive: true });
     const w = startWorker({ protocol: "proto", cwd });
@@ -184,7 +184,7 @@ describe("argfile path policy (Bazel spec §3.3, Buck2 spec §6.2)", () => {
     execFileSync("mkfifo", [join(cwd, "fifo.args")]);
   });
 
-  it("relative argfiles resolve in the request's sandbox_dir; absolute ones are read as given; devices and FIFOs are refused without hanging", async () => {
+  it("@x.args with and without sandbox_dir, @/abs, @../x, @/dev/zero, @fifo, @dir: relative ones resolve in the sandbox, absolute ones as given, devices/FIFOs/directories refused without hanging", async () => {
     const w = startWorker({ protocol: "json", cwd });
     const cases: { req: { arguments: string[]; sandboxDir?: string }; exit: number; output: RegExp }[] = [
       { req: { arguments: ["@x.args"] }, exit: 0, output: /^from-execroot$/ },
@@ -206,7 +206,7 @@ describe("argfile path policy (Bazel spec §3.3, Buck2 spec §6.2)", () => {
 });
 
 describe("env values never reach the logs below --log-level=trace", () => {
-  it("Buck2: a secret in a request's env is not in the worker's stderr at --log-level=debug (json and text)", async () => {
+  it("Buck2: a secret in a request's env, --log-level=debug (text and json): not in the worker's stderr", async () => {
     for (const format of ["text", "json"]) {
       const b = await startBuck2Worker({ args: ["--log-level=debug", `--log-format=${format}`] });
       expect(b.failure).toBeUndefined();
@@ -223,7 +223,7 @@ describe("env values never reach the logs below --log-level=trace", () => {
     }
   });
 
-  it("Bazel: a secret in the worker's env is not in stderr at --log-level=debug, even with verbosity 10", async () => {
+  it("Bazel: a secret in the worker's env, --log-level=debug, verbosity 10: not in stderr", async () => {
     const w = startWorker({ protocol: "proto", args: ["--log-level=debug"], env: { ...process.env, API_TOKEN: SECRET } });
     w.send({ requestId: 1, verbosity: 10, arguments: ["--echo=x"] });
     w.send({ requestId: 2, verbosity: 10, arguments: ["@missing.args"] });
