@@ -74,9 +74,11 @@ export function summarize(name: string, strategy: "worker" | "local", flags: str
 }
 
 /**
- * Three builds on one private Bazel server: cold (server start + first workers), warm (the same
- * actions again, salted so they re-run, served by the workers already running), and one-shot
- * (`--strategy=<Mnemonic>=local`). The server is always shut down.
+ * Three builds on one private Bazel server (started first, timed separately): the first build
+ * (new workers), a warm one (the same actions again, salted so they re-run, served by the workers
+ * already running), and one-shot (`--strategy=<Mnemonic>=local`). Resolves `{ ran: false }` when
+ * bazel is not installed; rejects with Bazel's output when a build fails. The server is always
+ * shut down.
  */
 export async function runBazelDemo(options: BazelDemoOptions = {}): Promise<BazelDemoResult> {
   const bazel = options.bazel ?? findBazel();

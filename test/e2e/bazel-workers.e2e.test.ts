@@ -292,7 +292,7 @@ describe("real Bazel end to end (bazel-worker-protocol.md §12.6)", () => {
 
     it("watchdog: a worker that never answers is killed by PID, so the build fails instead of hanging (spec README traps, §7.1)", async () => {
       // //hang:forever runs probe --hang on a non-sandboxed worker: Bazel would wait forever.
-      const run = await session.build(["//hang:forever"], [], 10_000);
+      const run = await session.build(["//hang:forever"], [], 6_000);
       expect(run.timedOut).toBe(true);
       expect(run.exitCode).not.toBe(0);
       expect(run.stderr).toContain("Worker process did not return a WorkResponse");
