@@ -223,8 +223,11 @@ describe("env values never reach the logs below --log-level=trace", () => {
     }
   });
 
-  it("Bazel: a secret in the worker's env, --log-level=debug, verbosity 10: not in stderr", async () => {
-    const w = startWorker({ protocol: "proto", args: ["--log-level=debug"], env: { ...process.env, API_TOKEN: SECRET } });
+  it("Bazel: a secret in the worker's env, --log-level=debug, verbosity 10, --record: not in stderr; records owner-only", async () => {
+    // --record writes the env the tool saw to disk on purpose (to replay it): owner-only files,
+    // and still nothing on stderr.
+    const recordDir = join(scratch, "record");
+    const w = startWorker({ protocol: "proto", args: ["--log-level=debug", `--record=${recordDir}`], env: { ...process.env, API_TOKEN: SECRET } });
     w.send({ requestId: 1, verbosity: 10, arguments: ["--echo=x"] });
     w.send({ requestId: 2, verbosity: 10, arguments: ["@missing.args"] });
     await w.waitForResponses(2);
@@ -234,5 +237,8 @@ describe("env values never reach the logs below --log-level=trace", () => {
     await w.waitForExit();
     expect(w.stderr.length).toBeGreaterThan(0);
     expect(w.stderr).not.toContain(SECRET);
+    const recorded = readdirSync(recordDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(recorded.length).toBeGreaterThan(0);
+    for (const f of recorded) expect((statSync(join(f.parentPath, f.name)).mode & 0o077).toString(8), f.name).toBe("0");
   });
 });
