@@ -150,7 +150,9 @@ stdin/stdout; otherwise one-shot (argfiles expanded, tool run once, exit with it
   --concurrency N             jobs running at once; default: CPU count
   --host process|inline       run the tool in child processes (default) or inside the bridge
   --tools N                   tool processes (process host); default: enough for --concurrency, <= CPUs
-  --shutdown-grace-ms MS      time in-flight jobs get on SIGTERM/EOF; default 2000
+  --shutdown-grace-ms MS      shutdown bound; default 2000. Bazel (SIGTERM/EOF): running jobs are
+                              aborted at once and the worker exits within MS. Buck2 (SIGTERM):
+                              running jobs get MS to finish, then are aborted
   --abort-grace-ms MS         time an aborted job gets before its tool process is killed; default 3000
   --max-message-mb N          largest request accepted; default 256
   --max-requests-per-tool N   recycle a tool process after N requests
