@@ -52,5 +52,8 @@ test(`warm tsc equals cold tsc over ${STEPS} random steps (seed ${SEED})`, async
     // Let vitest's worker RPC breathe between synchronous compilations.
     await new Promise((r) => setImmediate(r));
   }
-  console.log(`tsc equivalence: ${state.stats.requests} requests, ${state.stats.warm} reused a warm builder`);
+  console.log(
+    `tsc equivalence: ${state.stats.requests} requests, ${state.stats.warm} reused a warm builder, ` +
+      `largest heap ${Math.round(state.cache.maxHeapSeen / 2 ** 20)} MiB`,
+  );
 }, 240_000);
