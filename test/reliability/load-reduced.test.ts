@@ -13,7 +13,7 @@ afterEach(async () => {
 
 describe("reduced load (full size: npm run test:load)", () => {
   it.each(["proto", "json"] as const)(
-    "Bazel %s multiplex: 1,000 requests, 8–64 in flight, 20%% cancelled — one response per id, was_cancelled only for cancels, clean stdout, no RSS growth in the second half (spec §5.2, §6)",
+    "Bazel %s multiplex: 1,000 requests, 8–64 in flight, 20%% cancelled — one response per id, was_cancelled only for cancels, clean stdout, live heap after GC back within 4 MiB of baseline (spec §5.2, §6)",
     async (protocol) => {
       const report = await runBazelMultiplexLoad({
         protocol,
@@ -25,28 +25,29 @@ describe("reduced load (full size: npm run test:load)", () => {
         timeoutMs: 60_000,
       });
       recordFigures(`bazel-${protocol}-multiplex-1000`, { ...report });
-      expectBazelLoadHeld(report, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16 });
+      expectBazelLoadHeld(report, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16, maxHeapGrowthMiB: 4 });
     },
   );
 
   it("Buck2: 100 concurrent Execute calls plus an ExecuteStream carrying 100 more at the same time (spec §6.3, §6.4, §8)", async () => {
     const report = await runBuck2Load({ unary: 100, streamed: 100, timeoutMs: 60_000 });
     recordFigures("buck2-100-unary-100-stream", { ...report });
-    expectBuck2LoadHeld(report, { maxRssGrowthMiB: 64 });
+    expectBuck2LoadHeld(report, { maxRssGrowthMiB: 64, maxHeapGrowthMiB: 4 });
   });
 });
 
 // A guard that the checks themselves can fail: a report with one lost id must not pass.
 describe("load checks", () => {
-  it("a report with a missing response, an unsolicited was_cancelled or RSS growth: rejected by the checks", () => {
+  it("a report with a missing response, an unsolicited was_cancelled, RSS growth or live-heap growth: rejected by the checks", () => {
     const good = {
       requests: 10, responses: 10, duplicates: 0, missing: 0, cancelsSent: 2, wasCancelled: 1, unsolicitedWasCancelled: 0,
       wrongOutput: 0, maxInFlightSeen: 8, garbage: undefined, stdoutBytes: 100, rssBaselineMiB: 50, rssMidMiB: 54, rssPeakMiB: 60,
-      rssAfterMiB: 55, exitCode: 0, unfinishedResponse: undefined, seconds: 1,
+      rssAfterMiB: 55, heapBaselineMiB: 8, heapAfterMiB: 8.5, exitCode: 0, unfinishedResponse: undefined, seconds: 1,
     };
-    expect(() => expectBazelLoadHeld(good, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16 })).not.toThrow();
-    expect(() => expectBazelLoadHeld({ ...good, missing: 1 }, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16 })).toThrow();
-    expect(() => expectBazelLoadHeld({ ...good, unsolicitedWasCancelled: 1 }, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16 })).toThrow();
-    expect(() => expectBazelLoadHeld({ ...good, rssAfterMiB: 200 }, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16 })).toThrow();
+    expect(() => expectBazelLoadHeld(good, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16, maxHeapGrowthMiB: 4 })).not.toThrow();
+    expect(() => expectBazelLoadHeld({ ...good, missing: 1 }, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16, maxHeapGrowthMiB: 4 })).toThrow();
+    expect(() => expectBazelLoadHeld({ ...good, unsolicitedWasCancelled: 1 }, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16, maxHeapGrowthMiB: 4 })).toThrow();
+    expect(() => expectBazelLoadHeld({ ...good, rssAfterMiB: 200 }, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16, maxHeapGrowthMiB: 4 })).toThrow();
+    expect(() => expectBazelLoadHeld({ ...good, heapAfterMiB: 20 }, { maxRssGrowthMiB: 64, maxSecondHalfGrowthMiB: 16, maxHeapGrowthMiB: 4 })).toThrow();
   });
 });

@@ -2,7 +2,14 @@ import { expect } from "vitest";
 import type { BazelLoadReport, Buck2LoadReport } from "./load.js";
 
 /** What "the load held" means for Bazel multiplex (Bazel spec §5.2, §6, §7.1). */
-export function expectBazelLoadHeld(r: BazelLoadReport, limits: { maxRssGrowthMiB: number; maxSecondHalfGrowthMiB: number }): void {
+export interface MemoryLimits {
+  maxRssGrowthMiB: number;
+  maxSecondHalfGrowthMiB: number;
+  /** Live heap after a forced GC must be back within this much of its pre-load figure. */
+  maxHeapGrowthMiB: number;
+}
+
+export function expectBazelLoadHeld(r: BazelLoadReport, limits: MemoryLimits): void {
   expect(r.garbage, "non-protocol bytes on stdout").toBeUndefined();
   expect(r.unfinishedResponse, "stdout ended inside a response").toBeUndefined();
   expect(r.missing, "requests never answered").toBe(0);
@@ -17,10 +24,11 @@ export function expectBazelLoadHeld(r: BazelLoadReport, limits: { maxRssGrowthMi
   expect(r.rssAfterMiB - r.rssBaselineMiB, "RSS growth after the load (MiB)").toBeLessThan(limits.maxRssGrowthMiB);
   // No per-request leak: the second half of the load must not grow RSS like the first did.
   expect(r.rssAfterMiB - r.rssMidMiB, "RSS growth during the second half (MiB)").toBeLessThan(limits.maxSecondHalfGrowthMiB);
+  expect(r.heapAfterMiB - r.heapBaselineMiB, "live heap after GC vs before the load (MiB)").toBeLessThan(limits.maxHeapGrowthMiB);
 }
 
 /** What "the load held" means for Buck2 (Buck2 spec §6.3, §6.4, §10). */
-export function expectBuck2LoadHeld(r: Buck2LoadReport, limits: { maxRssGrowthMiB: number }): void {
+export function expectBuck2LoadHeld(r: Buck2LoadReport, limits: Omit<MemoryLimits, "maxSecondHalfGrowthMiB">): void {
   expect(r.failures).toEqual([]);
   expect(r.violations).toEqual([]);
   expect(r.unaryOk).toBe(r.unary);
@@ -28,4 +36,5 @@ export function expectBuck2LoadHeld(r: Buck2LoadReport, limits: { maxRssGrowthMi
   expect(r.neededSigkill).toBe(false);
   expect(r.survivors).toBe(0);
   expect(r.rssAfterMiB - r.rssBaselineMiB, "RSS growth after the load (MiB)").toBeLessThan(limits.maxRssGrowthMiB);
+  expect(r.heapAfterMiB - r.heapBaselineMiB, "live heap after GC vs before the load (MiB)").toBeLessThan(limits.maxHeapGrowthMiB);
 }

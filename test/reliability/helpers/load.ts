@@ -1,6 +1,9 @@
 // Load drivers shared by the full-size suites (test/load, `npm run test:load`) and the reduced ones
 // in the normal `npm test` (test/reliability/load-reduced.test.ts).
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { ExecuteResponse } from "../../../src/gen/buck2/worker_pb.js";
 import { callExecute, openChannel } from "../../buck2/harness/grpc-client.js";
 import { delay, startWorker, type Protocol } from "./bazel-client.js";
@@ -11,6 +14,40 @@ export function rssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1] ?? Number.NaN);
   return Math.round((kb / 1024) * 10) / 10;
+}
+
+const HEAP_PROBE = new URL("../fixtures/heap-probe.mjs", import.meta.url);
+
+/**
+ * Env for a worker whose live heap the test can read: a preload that answers SIGUSR2 with a full
+ * GC and process.memoryUsage() written to a file (fixtures/heap-probe.mjs).
+ */
+export function heapProbeEnv(): { env: NodeJS.ProcessEnv; read: (pid: number) => Promise<number>; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "wb-heap-"));
+  const file = join(dir, "heap.json");
+  let seq = 0;
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --expose-gc --import=${HEAP_PROBE.href}`.trim(),
+    WB_HEAP_PROBE_FILE: file,
+  };
+  /** Live heap (heapUsed + external) in MiB right after a full GC in the worker. */
+  const read = async (pid: number): Promise<number> => {
+    const want = ++seq;
+    process.kill(pid, "SIGUSR2");
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const m = JSON.parse(readFileSync(file, "utf8")) as { seq: number; heapUsed: number; external: number };
+        if (m.seq >= want) return Math.round(((m.heapUsed + m.external) / 1048576) * 10) / 10;
+      } catch {
+        // not written yet, or half-written
+      }
+      if (Date.now() > deadline) throw new Error(`the heap probe in pid ${pid} did not answer (is ${fileURLToPath(HEAP_PROBE)} preloaded?)`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { env, read, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Deterministic PRNG (mulberry32) so a failing run can be replayed from its seed. */
@@ -62,6 +99,9 @@ export interface BazelLoadReport {
   rssMidMiB: number;
   rssPeakMiB: number;
   rssAfterMiB: number;
+  /** Live heap + external after a forced full GC, before and after the load. */
+  heapBaselineMiB: number;
+  heapAfterMiB: number;
   exitCode: number | null;
   unfinishedResponse: string | undefined;
   seconds: number;
@@ -74,13 +114,15 @@ export interface BazelLoadReport {
  */
 export async function runBazelMultiplexLoad(o: BazelLoadOptions): Promise<BazelLoadReport> {
   const rand = prng(o.seed);
-  const w = startWorker({ protocol: o.protocol, args: ["--concurrency=32", ...(o.args ?? [])], watchdogMs: o.timeoutMs + 30_000 });
+  const heap = heapProbeEnv();
+  const w = startWorker({ protocol: o.protocol, args: ["--concurrency=32", ...(o.args ?? [])], env: heap.env, watchdogMs: o.timeoutMs + 30_000 });
   const started = Date.now();
   // Warm up so the baseline is the serving worker, not a half-loaded one.
   for (let i = 0; i < 50; i++) w.send({ requestId: 1_000_000 + i, arguments: ["--echo=warm"] });
   await w.waitForResponses(50, 30_000);
   await delay(500);
   const rssBaselineMiB = rssMiB(w.pid);
+  const heapBaselineMiB = await heap.read(w.pid);
   const warm = w.responses.length;
 
   const cancelled = new Set<number>();
@@ -126,8 +168,10 @@ export async function runBazelMultiplexLoad(o: BazelLoadOptions): Promise<BazelL
   rssPeakMiB = Math.max(rssPeakMiB, rssMiB(w.pid));
   await delay(2000);
   const rssAfterMiB = rssMiB(w.pid);
+  const heapAfterMiB = await heap.read(w.pid);
   w.closeStdin();
   const exit = await w.waitForExit(20_000);
+  heap.cleanup();
 
   const counts = new Map<number, number>();
   let wasCancelled = 0;
@@ -163,6 +207,8 @@ export async function runBazelMultiplexLoad(o: BazelLoadOptions): Promise<BazelL
     rssMidMiB,
     rssPeakMiB,
     rssAfterMiB,
+    heapBaselineMiB,
+    heapAfterMiB,
     exitCode: exit.code,
     unfinishedResponse: w.unfinishedResponse(),
     seconds: Math.round((Date.now() - started) / 100) / 10,
@@ -180,6 +226,8 @@ export interface Buck2LoadReport {
   rssBaselineMiB: number;
   rssPeakMiB: number;
   rssAfterMiB: number;
+  heapBaselineMiB: number;
+  heapAfterMiB: number;
   neededSigkill: boolean;
   survivors: number;
   seconds: number;
@@ -192,7 +240,8 @@ export interface Buck2LoadReport {
  */
 export async function runBuck2Load(o: { unary: number; streamed: number; timeoutMs: number }): Promise<Buck2LoadReport> {
   const started = Date.now();
-  const b = await startBuck2Worker({ streaming: true, args: ["--concurrency=64"] });
+  const heap = heapProbeEnv();
+  const b = await startBuck2Worker({ streaming: true, args: ["--concurrency=64"], env: { NODE_OPTIONS: heap.env.NODE_OPTIONS!, WB_HEAP_PROBE_FILE: heap.env.WB_HEAP_PROBE_FILE! } });
   if (b.failure) throw new Error(`worker did not start: ${JSON.stringify(b.failure)}`);
   const pid = b.worker.pid!;
   const unaryClient = openChannel(b.worker.dir.socketPath);
@@ -202,6 +251,7 @@ export async function runBuck2Load(o: { unary: number; streamed: number; timeout
     await Promise.all(Array.from({ length: 20 }, () => callExecute(unaryClient, executeCommand({ argv: ["--echo=warm"] }))));
     await delay(500);
     const rssBaselineMiB = rssMiB(pid);
+    const heapBaselineMiB = await heap.read(pid);
     let rssPeakMiB = rssBaselineMiB;
     const sampler = setInterval(() => {
       try {
@@ -240,6 +290,7 @@ export async function runBuck2Load(o: { unary: number; streamed: number; timeout
     const [u, s] = done ?? [[], []];
     await delay(2000);
     const rssAfterMiB = rssMiB(pid);
+    const heapAfterMiB = await heap.read(pid);
     unaryClient.close();
     const end = await b.worker.terminate(10_000);
     return {
@@ -253,12 +304,15 @@ export async function runBuck2Load(o: { unary: number; streamed: number; timeout
       rssBaselineMiB,
       rssPeakMiB,
       rssAfterMiB,
+      heapBaselineMiB,
+      heapAfterMiB,
       neededSigkill: end.neededSigkill,
       survivors: end.survivors.length,
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
     unaryClient.close();
+    heap.cleanup();
   }
 }
 
