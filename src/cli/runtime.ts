@@ -1,7 +1,7 @@
 import { Dispatcher, type DispatcherObserver } from "../core/dispatcher.js";
 import type { ToolHost } from "../core/job.js";
 import { createLogger, type Logger } from "../core/logger.js";
-import { Recorder } from "../record/recorder.js";
+import { RecordError, Recorder } from "../record/recorder.js";
 import { createHost } from "../supervisor/create-host.js";
 import { loadTool, resolveToolModule } from "../tools/load-tool.js";
 import type { ToolDefinition } from "../tools/define-tool.js";
@@ -45,18 +45,22 @@ export async function createRuntime(options: BridgeOptions, overrides: RuntimeOv
     maxToolMemoryMb: options.maxToolMemoryMb,
     logger,
   });
-  const observer =
-    overrides.observer ??
-    (options.record !== undefined
-      ? new Recorder({
-          dir: options.record,
-          tool: options.tool,
-          toolModule,
-          startupArgs: overrides.startupArgs ?? options.toolArgs,
-          host: overrides.host ?? options.host,
-          logger,
-        })
-      : undefined);
+  let observer = overrides.observer;
+  if (!observer && options.record !== undefined) {
+    try {
+      observer = new Recorder({
+        dir: options.record,
+        tool: options.tool,
+        toolModule,
+        startupArgs: overrides.startupArgs ?? options.toolArgs,
+        host: overrides.host ?? options.host,
+        logger,
+      });
+    } catch (err) {
+      await host.close();
+      throw err instanceof RecordError ? new UsageError(err.message) : err;
+    }
+  }
   const dispatcher = new Dispatcher(host, {
     concurrency: options.concurrency,
     logger,

@@ -5,6 +5,10 @@ import type { Job, PreparedJob, Result } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
 import { RECORD_FORMAT, requestFileName, type RecordedRequest, type RecordedSession } from "./record-format.js";
 
+export class RecordError extends Error {
+  override readonly name = "RecordError";
+}
+
 export interface RecorderOptions {
   dir: string;
   tool: string;
@@ -28,7 +32,11 @@ export class Recorder implements DispatcherObserver {
   constructor(private readonly options: RecorderOptions) {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     this.sessionDir = join(resolve(options.dir), `${stamp}-${process.pid}`);
-    mkdirSync(this.sessionDir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(this.sessionDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new RecordError(`--record ${options.dir}: cannot create ${this.sessionDir}: ${(err as Error).message}`);
+    }
     const session: RecordedSession = {
       format: RECORD_FORMAT,
       tool: options.tool,

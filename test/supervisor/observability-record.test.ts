@@ -118,6 +118,20 @@ describe("record and replay (issue 4 §9; field-notes §6 #9)", () => {
     expect(r.stdout).toMatch(/\| what the build saw[\s\S]*\| real/);
   });
 
+  it("--record into a directory that cannot be created is a usage error (exit 2) naming it, before any request", () => {
+    const file = join(tempDir(), "a-file");
+    writeFileSync(file, "");
+    const r = spawnSync(process.execPath, [requireBuiltCli(), "--persistent_worker", "--tool", "probe", "--record", join(file, "rec")], {
+      encoding: "utf8",
+      input: "",
+      timeout: 30_000,
+      killSignal: "SIGKILL",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--record ${join(file, "rec")}: cannot create`);
+    expect(r.stdout).toBe("");
+  });
+
   it("replay of a directory without a recording is a usage error naming the directory", () => {
     const dir = tempDir();
     const r = replay([dir]);
