@@ -290,6 +290,7 @@ export async function runBuck2Load(o: { unary: number; streamed: number; timeout
     const [u, s] = done ?? [[], []];
     await delay(2000);
     const rssAfterMiB = rssMiB(pid);
+    rssPeakMiB = Math.max(rssPeakMiB, rssAfterMiB);
     const heapAfterMiB = await heap.read(pid);
     unaryClient.close();
     const end = await b.worker.terminate(10_000);
