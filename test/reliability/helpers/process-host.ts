@@ -2,9 +2,16 @@ import { startWorker } from "./bazel-client.js";
 
 /**
  * Whether `--host=process` works in the built CLI. Returns undefined when it does, else the reason
- * (printed by the tests that need it, so a skipped case always says why).
+ * (printed by the tests that need it, so a skipped case always says why). The process host is the
+ * default, so under CI an unusable one is a failure, never a skip.
  */
 export async function processHostUnavailable(): Promise<string | undefined> {
+  const reason = await probeProcessHost();
+  if (reason !== undefined && process.env.CI) throw new Error(`the process host must work in CI: ${reason}`);
+  return reason;
+}
+
+async function probeProcessHost(): Promise<string | undefined> {
   const w = startWorker({ protocol: "proto", args: ["--host=process"], watchdogMs: 20_000 });
   w.send({ arguments: ["--echo=up"] });
   try {
