@@ -1,6 +1,6 @@
 // `node --import tsx bench/profile.ts [--door=bazel-proto|bazel-json|buck2] [--host=inline|process]
 //   [--requests=N] [--in-flight=N]`: drives the bridge under `node --cpu-prof` and prints where its
-// main thread spends its time (self time per function, top 30). Profiles land in bench/results/profiles/.
+// main thread spends its time (self time per function, top 30). Profiles land in bench/results/profiles.tmp/ (gitignored).
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { grpcWorker } from "./lib/grpc-target.js";
@@ -26,7 +26,7 @@ const door = flag("door", "bazel-proto");
 const host = flag("host", "inline");
 const requests = Number(flag("requests", "20000"));
 const inFlight = Number(flag("in-flight", "1"));
-const dir = join(ROOT, "bench", "results", "profiles");
+const dir = join(ROOT, "bench", "results", "profiles.tmp");
 mkdirSync(dir, { recursive: true });
 const before = new Set(readdirSync(dir));
 const nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=250"];

@@ -86,7 +86,10 @@ async function main(): Promise<void> {
   for (const c of comparisons(sizes)) {
     if (!wanted(`${c.group} ${c.name}`)) continue;
     process.stderr.write(`${c.group}: ${c.name}\n`);
-    rows.push(...(await runComparison(c)));
+    const scenarioRows = await runComparison(c);
+    rows.push(...scenarioRows);
+    // Long runs: show each scenario's rows as soon as they exist.
+    process.stderr.write(`${comparisonTable(scenarioRows).split("\n").slice(2).join("\n")}\n`);
   }
   const memory: MemoryRow[] = [];
   if (wanted("Memory")) {
@@ -103,8 +106,8 @@ async function main(): Promise<void> {
     comparisonTable(rows),
     `## Memory (${sizes.memoryRequests} no-op requests, Bazel proto singleplex; RSS of the worker and all its child processes)`,
     memoryTable(memory),
-    "## tsc: one-shot vs warm",
-    tsc,
+    // bench/tsc.ts prints its own section heading.
+    tsc.startsWith("## ") ? tsc : `## tsc: one-shot vs warm\n\n${tsc}`,
     "## Targets (reported, never asserted)",
     targetsTable(checkTargets(rows, memory)),
   ];
