@@ -15,7 +15,8 @@ export interface EmulatorOptions {
 
 /** Temp-dir ownership, env and timeout defaults shared by every profile. */
 export class ExecutorBase {
-  protected root: string | undefined;
+  /** A promise, not a path: concurrent first actions must share one root, not race to create two. */
+  private root: Promise<string> | undefined;
   protected readonly baseEnv: Readonly<Record<string, string>>;
   protected readonly defaultTimeoutMs: number;
 
@@ -29,9 +30,10 @@ export class ExecutorBase {
 
   /** A fresh directory under this executor's private temp root. */
   protected async newDir(kind: string): Promise<string> {
-    this.root ??= await mkdtemp(join(tmpdir(), `wb-remote-${this.label}-`));
-    await mkdir(join(this.root, kind), { recursive: true });
-    return mkdtemp(join(this.root, kind, "d"));
+    this.root ??= mkdtemp(join(tmpdir(), `wb-remote-${this.label}-`));
+    const root = await this.root;
+    await mkdir(join(root, kind), { recursive: true });
+    return mkdtemp(join(root, kind, "d"));
   }
 
   protected envFor(action: RemoteAction): Record<string, string> {
@@ -43,8 +45,9 @@ export class ExecutorBase {
   }
 
   protected async removeRoot(): Promise<void> {
-    if (this.root !== undefined) await rm(this.root, { recursive: true, force: true });
+    const root = this.root;
     this.root = undefined;
+    if (root !== undefined) await rm(await root, { recursive: true, force: true });
   }
 }
 
