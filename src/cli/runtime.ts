@@ -3,6 +3,7 @@ import type { ToolHost } from "../core/job.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { RecordError, Recorder } from "../record/recorder.js";
 import { createHost } from "../supervisor/create-host.js";
+import { STARTUP_ALLOWANCE_MS } from "../supervisor/tool-process.js";
 import { loadTool, resolveToolModule } from "../tools/load-tool.js";
 import type { ToolDefinition } from "../tools/define-tool.js";
 import { type BridgeOptions, UsageError } from "./options.js";
@@ -64,7 +65,9 @@ export async function createRuntime(options: BridgeOptions, overrides: RuntimeOv
   const dispatcher = new Dispatcher(host, {
     concurrency: options.concurrency,
     logger,
-    abortGraceMs: options.abortGraceMs + 2000,
+    // The backstop must not beat the host's own bound: a process host gives a tool still loading
+    // (a cold start on a busy machine) STARTUP_ALLOWANCE_MS more before it kills it.
+    abortGraceMs: options.abortGraceMs + 2000 + ((overrides.host ?? options.host) === "process" ? STARTUP_ALLOWANCE_MS : 0),
     ...(observer ? { observer } : {}),
   });
   let summarised = false;

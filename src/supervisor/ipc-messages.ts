@@ -25,6 +25,8 @@ export type ToHostMessage =
   | { readonly t: "done"; readonly seq: number; readonly exitCode: number; readonly output: string; readonly rss: number }
   /** The tool is loaded and initialised (once per process): aborts' grace periods count from here. */
   | { readonly t: "ready" }
+  /** Sent last before a clean exit (recycling, shutdown). */
+  | { readonly t: "retired" }
   /** `init` threw or the tool module did not load; the child exits right after. */
   | { readonly t: "init-failed"; readonly message: string };
 

@@ -27,8 +27,13 @@ let ready: Promise<{ tool: ToolDefinition<unknown>; state: unknown }> | undefine
 let retiring = false;
 
 function post(message: ToHostMessage, then?: () => void): void {
-  if (then) send!(message, undefined, undefined, then);
-  else send!(message);
+  try {
+    if (then) send!(message, undefined, undefined, then);
+    else send!(message);
+  } catch {
+    // The channel closed under us: the bridge is gone, and "disconnect" ends this process.
+    then?.();
+  }
 }
 
 /** The bridge is gone (SIGKILL included: the IPC pipe closes): never outlive it. */
@@ -90,19 +95,23 @@ async function run(job: WireJob): Promise<void> {
   if (retiring && running.size === 0) void retire();
 }
 
+let disposing = false;
+
 async function retire(): Promise<void> {
   retiring = true;
-  if (running.size > 0) return; // the last job to finish calls back here
+  if (running.size > 0 || disposing) return; // the last job to finish calls back here
+  disposing = true;
   process.off("disconnect", parentGone);
   try {
-    if (ready) {
-      const { tool, state } = await ready;
-      await tool.dispose?.(state);
-    }
+    // A tool that never initialised has nothing to dispose.
+    const loaded = ready ? await ready.catch(() => undefined) : undefined;
+    if (loaded) await loaded.tool.dispose?.(loaded.state);
   } catch (err) {
     writeStderr(`worker-bridge: tool dispose failed: ${err instanceof Error ? err.message : String(err)}\n`);
   }
-  process.exit(0);
+  // IPC is ordered: once this last message is written, every answer before it is too.
+  if (process.connected) post({ t: "retired" }, () => process.exit(0));
+  else process.exit(0);
 }
 
 process.on("message", (message: ToToolMessage) => {

@@ -34,8 +34,11 @@ export interface ToolProcessExit {
   initFailure?: string;
 }
 
-/** Extra grace for an aborted job while its process is still loading the tool. */
-const STARTUP_ALLOWANCE_MS = 10_000;
+/**
+ * Extra grace for an aborted job while its process is still loading the tool. Whoever backstops
+ * the host (the dispatcher) must wait at least abortGraceMs + this before answering without it.
+ */
+export const STARTUP_ALLOWANCE_MS = 10_000;
 
 /** Why the host ended a process on purpose; shapes the answers of the jobs it was running. */
 type Ending =
