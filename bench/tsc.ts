@@ -99,7 +99,6 @@ class Worker {
   private readonly child: ChildProcessWithoutNullStreams;
   private buffer = "";
   private waiting: ((line: string) => void) | undefined;
-  private nextId = 1;
   private stderr = "";
   private closing = false;
   maxHeapMb = 0;
@@ -142,7 +141,6 @@ class Worker {
     const response = JSON.parse(line) as { exitCode?: number; output?: string };
     const heap = /max seen (\d+) MiB/.exec(response.output ?? "");
     if (heap) this.maxHeapMb = Math.max(this.maxHeapMb, Number(heap[1]));
-    this.nextId++;
     return { ms, exitCode: response.exitCode ?? 0 };
   }
 

@@ -108,6 +108,12 @@ export function createWarmCompilerHost(
   let libCache = sharedLibFiles.get(ts);
   if (!libCache) sharedLibFiles.set(ts, (libCache = new Map()));
   const localLibCache = new Map<string, TS.SourceFile>();
+  // A shared SourceFile is bound once; the binder reads these options, so targets that differ in
+  // them do not share parsed lib files (as TypeScript's own DocumentRegistry keys by settings).
+  const bindingKey = JSON.stringify([
+    options.strict, options.alwaysStrict, options.allowUnreachableCode, options.allowUnusedLabels,
+    options.preserveConstEnums, options.isolatedModules, options.verbatimModuleSyntax,
+  ]);
 
   const newSourceFile = (fileName: string, text: string, langOptions: TS.ScriptTarget | TS.CreateSourceFileOptions) => {
     const file = ts.createSourceFile(fileName, text, langOptions, false);
@@ -120,7 +126,7 @@ export function createWarmCompilerHost(
     const key = parseKey(langOptions, options);
     if (isLib(fileName)) {
       const cache = init.shareLibFiles ? libCache : localLibCache;
-      const cacheKey = `${fileName}\0${key}`;
+      const cacheKey = `${fileName}\0${key}\0${bindingKey}`;
       const hit = cache.get(cacheKey);
       if (hit && !shouldCreateNew) return hit;
       const text = ts.sys.readFile(fileName);
