@@ -1,6 +1,7 @@
 // Issue 5 §10: bazel-demo/ts (22 interdependent ts_library targets) built by real Bazel through
-// `worker-bridge --tool tsc` as a persistent worker, then one-shot with --strategy=TsCompile=local;
-// every output must be byte-identical, and a type error must be reported identically both ways.
+// `worker-bridge --tool tsc` as a persistent worker, one-shot with --strategy=TsCompile=local, and
+// with --worker_sandboxing: every output must be byte-identical, and a type error must be reported
+// identically by the worker and one-shot.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -88,6 +89,14 @@ test.skipIf(bazel === undefined)("22 TypeScript libraries: worker and one-shot b
   const localOutputs = snapshot(bin);
   expect([...localOutputs.keys()].sort()).toEqual([...workerOutputs.keys()].sort());
   for (const [path, text] of localOutputs) expect(workerOutputs.get(path), path).toBe(text);
+
+  // Sandboxed workers: the request's cwd is a per-worker sandbox of symlinks to the inputs.
+  mustSucceed(await s.run("clean"), "bazel clean");
+  const sandboxed = await s.build(["//ts/..."], [...bridgeFlags, "--worker_sandboxing"]);
+  mustSucceed(sandboxed, "sandboxed worker build");
+  expect(sandboxed.processes.worker).toBe(LIBRARIES);
+  const sandboxedOutputs = snapshot(bin);
+  expect(Object.fromEntries(sandboxedOutputs)).toEqual(Object.fromEntries(localOutputs));
 
   // A type error: the same diagnostics, and a failed action, either way.
   const index = join(workspace, "ts/lib05/index.ts");
