@@ -22,7 +22,30 @@ const config = JSON.parse(configText ?? "{}") as ToolProcessConfig;
 // Jobs' env is sent as a difference from this snapshot, taken before the tool can touch process.env.
 const startEnv: Readonly<Record<string, string>> = { ...(process.env as Record<string, string>) };
 
-const running = new Map<number, AbortController>();
+/**
+ * A job's abort state. The AbortController is only made when the tool looks at ctx.signal: most
+ * jobs finish without doing so, and making one is a measurable part of a request's cost.
+ */
+class JobAbort {
+  private controller: AbortController | undefined;
+  private reason: Error | undefined;
+
+  readonly signal = (): AbortSignal => {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  };
+
+  abort(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+const running = new Map<number, JobAbort>();
 let ready: Promise<{ tool: ToolDefinition<unknown>; state: unknown }> | undefined;
 let retiring = false;
 
@@ -78,7 +101,7 @@ function toPrepared(job: WireJob): PreparedJob {
 }
 
 async function run(job: WireJob): Promise<void> {
-  const abort = new AbortController();
+  const abort = new JobAbort();
   running.set(job.seq, abort);
   let loaded: { tool: ToolDefinition<unknown>; state: unknown };
   try {

@@ -11,11 +11,14 @@ export async function runToolJob<S>(
   state: S,
   startupArgs: readonly string[],
   job: PreparedJob,
-  signal: AbortSignal,
+  /** The job's signal, or a function making it on first use (an AbortController costs µs). */
+  signal: AbortSignal | (() => AbortSignal),
 ): Promise<HostResult> {
   const sink = new OutputSink();
   const ctx: ToolContext<S> = {
-    signal,
+    get signal() {
+      return typeof signal === "function" ? signal() : signal;
+    },
     state,
     startupArgs,
     log: (line: string) => sink.append(line.endsWith("\n") ? line : `${line}\n`),
