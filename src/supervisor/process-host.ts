@@ -121,7 +121,8 @@ export class ProcessHost implements ToolHost {
     }
     if (best && best.load === 0) return best;
     if (this.processes.length < this.maxProcesses) {
-      if (this.crashLoop.blockedForMs() > 0) return best ?? "crash-loop";
+      // In a crash loop, surviving processes still serve (wait for one); only an empty pool refuses.
+      if (this.crashLoop.blockedForMs() > 0) return best ?? (this.processes.length > 0 ? undefined : "crash-loop");
       return this.start();
     }
     return best;
