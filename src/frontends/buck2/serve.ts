@@ -69,6 +69,7 @@ export async function serveBuck2(options: BridgeOptions, socketPath: string): Pr
   await runtime.dispatcher.close(options.shutdownGraceMs);
   await closeServer(server, 1000);
   await Promise.race([runtime.host.close(), delay(options.shutdownGraceMs)]);
+  runtime.logSummary();
   clearTimeout(backstop);
   stop.dispose();
   return 0;
