@@ -141,7 +141,12 @@ export function runWarm(
     throw err;
   }
   entry.builder = outcome.builder;
-  const toWrite: ReadonlyMap<string, EmittedFile> = updateOutputs(entry.outputs, outcome, outcome.builder.getProgram());
+  const program = outcome.builder.getProgram();
+  // Parsed files the program no longer uses would otherwise accumulate over a long session.
+  for (const fileName of entry.sources.files.keys()) {
+    if (program.getSourceFile(fileName) === undefined) entry.sources.files.delete(fileName);
+  }
+  const toWrite: ReadonlyMap<string, EmittedFile> = updateOutputs(entry.outputs, outcome, program);
   const diagnostics = formatDiagnostics(ts, outcome.diagnostics, job.cwd);
 
   if (context.sampler.next(verifyRate)) {
