@@ -116,6 +116,15 @@ async function main(): Promise<void> {
   mkdirSync(dirname(flags.out), { recursive: true });
   writeFileSync(flags.out, text);
   process.stderr.write(`written to ${relative(process.cwd(), flags.out)}\n`);
+  // Speed is never asserted, but a variant that broke (wrong answer, crash, hang) is a harness
+  // failure CI must see. "skipped" (a prerequisite not built) is not.
+  const failed = [...rows.filter((r) => r.status === "failed").map((r) => `${r.scenario} / ${r.variant}: ${r.reason ?? ""}`),
+    ...memory.filter((r) => r.status === "failed").map((r) => `Memory / ${r.variant}: ${r.reason ?? ""}`)];
+  if (tsc.startsWith("failed:")) failed.push("tsc: bench/tsc.ts failed");
+  if (failed.length > 0) {
+    process.stderr.write(`bench: ${failed.length} variant(s) failed:\n${failed.map((f) => `  ${f}`).join("\n")}\n`);
+    process.exitCode = 1;
+  }
 }
 
 await main();

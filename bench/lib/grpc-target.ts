@@ -138,9 +138,12 @@ export function grpcWorker(spec: GrpcWorkerSpec): Variant {
         await target.request();
         return target;
       } catch (err) {
+        // Skipped only when the worker is gone (not built yet); a live worker that answers wrongly fails.
+        const exited = child.exitCode !== null || child.signalCode !== null;
         client?.close();
         await stopChild(child);
         rmSync(socketDir, { recursive: true, force: true });
+        if (!exited) throw new Error(`first request failed: ${(err as Error).message}`);
         throw new SkipError(lastLine(tail()) || (err as Error).message);
       }
     },

@@ -150,7 +150,11 @@ export function pipeWorker(spec: PipeWorkerSpec): Variant {
           }),
         ]);
       } catch (err) {
+        // A worker that could not start (exited: front door or host not built) is skipped; one that
+        // is running but answered wrongly is broken, and that fails the variant.
+        const exited = child.exitCode !== null || child.signalCode !== null;
         await stopChild(child);
+        if (!exited) throw new Error(`first request failed: ${(err as Error).message}`);
         throw new SkipError(lastLine(tail()) || (err as Error).message);
       } finally {
         clearTimeout(timer);
