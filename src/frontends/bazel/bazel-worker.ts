@@ -12,7 +12,7 @@ export interface BazelWorkerOptions {
   dispatcher: Dispatcher;
   /** Requests arrive here (stdin). */
   input: Readable;
-  /** The only path to the real stdout: one call per complete response. */
+  /** The only path to the real stdout: each call carries one or more complete responses. */
   write: (data: Uint8Array, cb: (err?: Error | null) => void) => boolean;
   /** The worker's cwd (the execroot); sandbox_dir is resolved under it. */
   cwd: string;
@@ -45,6 +45,8 @@ export class BazelWorker {
   private readonly tailById = new Map<number, Promise<void>>();
   private readonly inFlight = new Set<Promise<void>>();
   private pendingWrites = 0;
+  /** Encoded responses waiting for this microtask's single write. */
+  private outbox: Buffer[] = [];
   private writesDrained: (() => void) | undefined;
   private stopping: Promise<number> | undefined;
   private outputBroken = false;
@@ -204,7 +206,18 @@ export class BazelWorker {
     }
     if (pending.cancelRequested) response.wasCancelled = true;
     if (this.outputBroken) return;
-    const bytes = this.codec.encode(response);
+    this.outbox.push(this.codec.encode(response));
+    // Responses completing together (multiplex) leave in one write: one syscall instead of one per
+    // response, and each response is still whole and in completion order inside it.
+    if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    const frames = this.outbox;
+    if (frames.length === 0) return;
+    this.outbox = [];
+    if (this.outputBroken) return;
+    const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     this.pendingWrites++;
     this.options.write(bytes, (err) => {
       this.pendingWrites--;
@@ -223,6 +236,7 @@ export class BazelWorker {
     if (reason === "protocol-error") await withTimeout(Promise.allSettled([...this.inFlight]), shutdownGraceMs);
     const closed = dispatcher.close(0);
     await withTimeout(Promise.all([closed, Promise.allSettled([...this.inFlight])]), Math.max(0, deadline - Date.now()));
+    this.flush();
     if (this.pendingWrites > 0 && !this.outputBroken) {
       await withTimeout(new Promise<void>((r) => (this.writesDrained = r)), Math.max(100, deadline - Date.now()));
     }
