@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { FakeBazel, PROFILES, isJson, killAllWorkers, type Profile, type Request } from "./harness/fake-bazel.js";
+import { PROFILES, killAllWorkers, type Request } from "./harness/fake-bazel.js";
+import { sleep, startProbeWorker, stopCleanly } from "./harness/probe-worker.js";
 
 // Conformance of the Bazel front door against a faithful fake Bazel (bazel-worker-protocol §12),
 // every scenario that applies to all request encodings, once per profile. Scenario numbers refer
@@ -7,25 +8,8 @@ import { FakeBazel, PROFILES, isJson, killAllWorkers, type Profile, type Request
 
 afterEach(() => killAllWorkers());
 
-function start(profile: Profile, opts: { multiplex?: boolean; extra?: string[]; startup?: string[]; env?: Record<string, string> } = {}): FakeBazel {
-  const startup = opts.startup ?? ["--tool", "probe", "--concurrency=8"];
-  const protocolFlag = isJson(profile) ? ["--protocol=json"] : [];
-  return new FakeBazel({
-    profile,
-    startupArgs: [...startup, ...protocolFlag],
-    extraFlags: opts.extra ?? [],
-    multiplex: opts.multiplex ?? false,
-    ...(opts.env ? { env: opts.env } : {}),
-  });
-}
-
-async function finish(w: FakeBazel): Promise<void> {
-  const exit = await w.stop();
-  expect(w.violations, w.diagnostics()).toEqual([]);
-  expect(exit.code, w.diagnostics()).toBe(0);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const start = startProbeWorker;
+const finish = stopCleanly;
 
 describe.each(PROFILES)("profile %s", (profile) => {
   it("§12.5.1 a request split at every byte boundary decodes the same", async () => {

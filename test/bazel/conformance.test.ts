@@ -5,31 +5,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CLI, REPO_ROOT } from "../support/paths.js";
 import { bazelDigest, bazelExpandFlagfiles, splitActionArgv } from "./harness/bazel-action.js";
 import { FakeBazel, isJson, killAllWorkers, type Profile } from "./harness/fake-bazel.js";
+import { sleep, startProbeWorker, stopCleanly } from "./harness/probe-worker.js";
 
 // Conformance of the Bazel front door against a faithful fake Bazel (bazel-worker-protocol §12).
 // Scenario numbers refer to §12.5.
 
 afterEach(() => killAllWorkers());
 
-function start(profile: Profile, opts: { multiplex?: boolean; extra?: string[]; startup?: string[]; env?: Record<string, string> } = {}): FakeBazel {
-  const startup = opts.startup ?? ["--tool", "probe", "--concurrency=8"];
-  const protocolFlag = isJson(profile) ? ["--protocol=json"] : [];
-  return new FakeBazel({
-    profile,
-    startupArgs: [...startup, ...protocolFlag],
-    extraFlags: opts.extra ?? [],
-    multiplex: opts.multiplex ?? false,
-    ...(opts.env ? { env: opts.env } : {}),
-  });
-}
-
-async function finish(w: FakeBazel): Promise<void> {
-  const exit = await w.stop();
-  expect(w.violations, w.diagnostics()).toEqual([]);
-  expect(exit.code, w.diagnostics()).toBe(0);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const start = startProbeWorker;
+const finish = stopCleanly;
 
 const MULTIPLEX_PROFILES: Profile[] = ["bazel-4.2.3-proto", "bazel-4.2.3-json", "bazel-5+-json", "bazel-6+-proto"];
 
