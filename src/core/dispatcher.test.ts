@@ -156,8 +156,11 @@ describe("Dispatcher (design: exactly one answer, limits, timeouts, cancellation
     await d.close(200);
     expect((await running).end).toBe("completed");
     expect((await queued).end).toBe("cancelled");
+    // the answer says why: not the client's cancel, our shutdown
+    expect((await queued).output).toBe("worker-bridge: request 2 was not run: the worker is shutting down");
     const late = d.submit(job(3));
     expect((await late).end).toBe("cancelled");
+    expect((await late).output).toMatch(/shutting down/);
   });
 
   it("counts requests, failures and percentiles", async () => {

@@ -50,7 +50,9 @@ export class Dispatcher {
   private readonly abortGraceMs: number;
   private readonly observer: DispatcherObserver | undefined;
   private readonly shutdown = new AbortController();
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { grant(): void; refuse(): void }[] = [];
+  /** Set by close(): nothing new starts, running jobs get the grace. */
+  private closing = false;
   private running = 0;
   private readonly latencies = new LatencyRecorder();
   private readonly counts = { requests: 0, failures: 0, cancelled: 0, timedOut: 0, crashed: 0 };
@@ -110,6 +112,8 @@ export class Dispatcher {
    * and are then aborted. Resolves when every submitted job has been answered.
    */
   async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    for (const entry of [...this.waiting]) entry.refuse();
     if (this.settled.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -124,15 +128,20 @@ export class Dispatcher {
     await Promise.allSettled([...this.settled]);
   }
 
+  /** Why a job never reached the host: the client's cancel, or our own shutdown. */
+  private notStartedNote(job: Job, when: string): string {
+    return cancelledNote(job, when, this.closing && !job.signal.aborted);
+  }
+
   private async execute(job: Job, owner: AbortController | undefined): Promise<Result> {
     const start = performance.now();
     this.counts.requests++;
-    if (job.signal.aborted || this.shutdown.signal.aborted) {
-      return this.finish(job, undefined, start, { exitCode: 1, output: cancelledNote(job, "before it started") }, "cancelled");
+    if (job.signal.aborted || this.closing) {
+      return this.finish(job, undefined, start, { exitCode: 1, output: this.notStartedNote(job, "before it started") }, "cancelled");
     }
     // A free slot is taken without awaiting: a resolved promise would still cost a tick per job.
     if (!this.tryAcquire() && !(await this.acquire(job.signal))) {
-      return this.finish(job, undefined, start, { exitCode: 1, output: cancelledNote(job, "while queued") }, "cancelled");
+      return this.finish(job, undefined, start, { exitCode: 1, output: this.notStartedNote(job, "while queued") }, "cancelled");
     }
     try {
       return await this.runWithSlot(job, start, owner);
@@ -303,31 +312,33 @@ export class Dispatcher {
       return Promise.resolve(true);
     }
     return new Promise<boolean>((resolve) => {
-      const grant = (): void => {
-        signal.removeEventListener("abort", onAbort);
-        this.shutdown.signal.removeEventListener("abort", onAbort);
-        this.running++;
-        resolve(true);
+      const entry = {
+        grant: (): void => {
+          signal.removeEventListener("abort", entry.refuse);
+          this.running++;
+          resolve(true);
+        },
+        refuse: (): void => {
+          signal.removeEventListener("abort", entry.refuse);
+          const i = this.waiting.indexOf(entry);
+          if (i >= 0) this.waiting.splice(i, 1);
+          resolve(false);
+        },
       };
-      const onAbort = (): void => {
-        const i = this.waiting.indexOf(grant);
-        if (i >= 0) this.waiting.splice(i, 1);
-        resolve(false);
-      };
-      this.waiting.push(grant);
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.shutdown.signal.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(entry);
+      signal.addEventListener("abort", entry.refuse, { once: true });
     });
   }
 
   private release(): void {
     this.running--;
-    const next = this.waiting.shift();
+    const next = this.waiting.shift()?.grant;
     if (next) next();
   }
 }
 
-function cancelledNote(job: Job, when: string): string {
+function cancelledNote(job: Job, when: string, shuttingDown: boolean): string {
+  if (shuttingDown) return `worker-bridge: request ${job.id} was not run: the worker is shutting down`;
   return `worker-bridge: request ${job.id} was cancelled ${when}`;
 }
 
