@@ -4,27 +4,11 @@
 // load hits all of them alike; the answer is the ratio and the difference of medians, not absolute
 // time. A bare Node IPC echo child is measured alongside as the floor no process host can beat.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
-import { fileURLToPath } from "node:url";
-import type * as CreateHost from "../src/supervisor/create-host.js";
-import type * as Logger from "../src/core/logger.js";
-import type * as LoadTool from "../src/tools/load-tool.js";
 import type { PreparedJob, ToolHost } from "../src/core/job.js";
+import { loadBuiltHostModules, numericFlag as flag } from "./lib/built-hosts.js";
 
-const DIST = new URL("../dist/", import.meta.url);
-if (!existsSync(fileURLToPath(new URL("cli.js", DIST)))) {
-  process.stderr.write("bench/host-overhead: dist/ is missing; run `npm run build` first\n");
-  process.exit(2);
-}
-const { createHost } = (await import(new URL("supervisor/create-host.js", DIST).href)) as typeof CreateHost;
-const { createLogger } = (await import(new URL("core/logger.js", DIST).href)) as typeof Logger;
-const { loadTool, resolveToolModule } = (await import(new URL("tools/load-tool.js", DIST).href)) as typeof LoadTool;
-
-function flag(name: string, fallback: number): number {
-  const raw = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return raw ? Number(raw.slice(name.length + 3)) : fallback;
-}
+const { createHost, createLogger, loadTool, resolveToolModule } = await loadBuiltHostModules("host-overhead");
 const REQUESTS = flag("requests", 2000);
 const ROUNDS = flag("rounds", 5);
 const WARMUP = 300;

@@ -3,26 +3,11 @@
 // with recycling off and on (--max-tool-memory-mb). The probe tool leaks on purpose with
 // `--alloc=1` (1 MB retained per call); every Nth request (default 20) sends it, so the leak
 // averages ~50 KB per request. Prints a table: requests served vs total tool-process RSS.
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import type * as CreateHost from "../src/supervisor/create-host.js";
-import type * as Logger from "../src/core/logger.js";
-import type * as LoadTool from "../src/tools/load-tool.js";
+import { readFileSync } from "node:fs";
 import type { PreparedJob, ToolHost } from "../src/core/job.js";
+import { loadBuiltHostModules, numericFlag as flag } from "./lib/built-hosts.js";
 
-const DIST = new URL("../dist/", import.meta.url);
-if (!existsSync(fileURLToPath(new URL("cli.js", DIST)))) {
-  process.stderr.write("bench/rss-curve: dist/ is missing; run `npm run build` first\n");
-  process.exit(2);
-}
-const { createHost } = (await import(new URL("supervisor/create-host.js", DIST).href)) as typeof CreateHost;
-const { createLogger } = (await import(new URL("core/logger.js", DIST).href)) as typeof Logger;
-const { loadTool, resolveToolModule } = (await import(new URL("tools/load-tool.js", DIST).href)) as typeof LoadTool;
-
-function flag(name: string, fallback: number): number {
-  const raw = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return raw ? Number(raw.slice(name.length + 3)) : fallback;
-}
+const { createHost, createLogger, loadTool, resolveToolModule } = await loadBuiltHostModules("rss-curve");
 const REQUESTS = flag("requests", 10_000);
 const EVERY = flag("every", 20);
 const BUDGET_MB = flag("budget-mb", 200);
