@@ -3,10 +3,9 @@
 export { defineTool, isToolDefinition } from "./tools/define-tool.js";
 export type { ToolContext, ToolDefinition, ToolInput, ToolJob, ToolResult } from "./tools/define-tool.js";
 
-export { FrameDecoder, type Frame, type FrameDecoderOptions } from "./protocol/frame-decoder.js";
-export { JsonValueSplitter, type JsonValue, type JsonSplitterOptions } from "./protocol/json-splitter.js";
-export { encodeVarint32, frameMessage } from "./protocol/varint.js";
-export { ProtocolError, type ProtocolErrorCode } from "./protocol/errors.js";
+export { encodeVarint32, type Frame, FrameDecoder, type FrameDecoderOptions, frameMessage } from "./protocol/bazel/framing.js";
+export { JsonValueSplitter, type JsonValue, type JsonSplitterOptions } from "./protocol/bazel/json-splitter.js";
+export { ProtocolError, type ProtocolErrorCode } from "./protocol/bazel/protocol-error.js";
 export {
   ArgfileError,
   classifyArgument,
@@ -22,7 +21,7 @@ export {
   encodeWorkResponseProto,
   type WorkRequestData,
   type WorkResponseData,
-} from "./protocol/bazel-messages.js";
+} from "./protocol/bazel/messages.js";
 
 export type { HostResult, Job, JobEnd, JobOrigin, PreparedJob, Result, ToolHost } from "./core/job.js";
 export { Dispatcher, type DispatcherOptions, type DispatcherObserver, type DispatcherStats } from "./core/dispatcher.js";

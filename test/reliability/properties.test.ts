@@ -4,14 +4,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createCodec } from "../../src/frontends/bazel/message-codec.js";
+import { createCodec } from "../../src/protocol/bazel/codec.js";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
 import { ArgfileError, expandArgfiles } from "../../src/protocol/argfile.js";
-import type { WorkRequestData } from "../../src/protocol/bazel-messages.js";
-import { ProtocolError } from "../../src/protocol/errors.js";
-import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
-import { JsonValueSplitter } from "../../src/protocol/json-splitter.js";
-import { frameMessage } from "../../src/protocol/varint.js";
+import type { WorkRequestData } from "../../src/protocol/bazel/messages.js";
+import { ProtocolError } from "../../src/protocol/bazel/protocol-error.js";
+import { FrameDecoder, frameMessage } from "../../src/protocol/bazel/framing.js";
+import { JsonValueSplitter } from "../../src/protocol/bazel/json-splitter.js";
 
 const RUNS = 300;
 

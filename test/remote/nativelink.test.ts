@@ -2,7 +2,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
+import { FrameDecoder } from "../../src/protocol/bazel/framing.js";
 import { createExecutor as useExecutorNow, workerAction, type RemoteAction, type SentRequest } from "./emulator/index.js";
 import { diagnostics, useExecutor } from "./support.js";
 

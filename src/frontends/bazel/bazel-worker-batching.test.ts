@@ -5,8 +5,7 @@ import { Dispatcher } from "../../core/dispatcher.js";
 import type { HostResult, PreparedJob, ToolHost } from "../../core/job.js";
 import { createLogger } from "../../core/logger.js";
 import { WorkRequestSchema, WorkResponseSchema } from "../../gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../protocol/frame-decoder.js";
-import { frameMessage } from "../../protocol/varint.js";
+import { FrameDecoder, frameMessage } from "../../protocol/bazel/framing.js";
 import { BazelWorker } from "./bazel-worker.js";
 
 // Multiplex workers must write responses atomically (bazel-worker-protocol.md, "Multiplex workers

@@ -2,9 +2,9 @@ import type { Readable } from "node:stream";
 import type { Dispatcher } from "../../core/dispatcher.js";
 import type { Job, Result } from "../../core/job.js";
 import type { Logger } from "../../core/logger.js";
-import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel-messages.js";
-import { ProtocolError } from "../../protocol/errors.js";
-import { createCodec, type WireFormat } from "./message-codec.js";
+import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel/messages.js";
+import { ProtocolError } from "../../protocol/bazel/protocol-error.js";
+import { createCodec, type WireFormat } from "../../protocol/bazel/codec.js";
 import { resolveSandboxDir } from "./sandbox-dir.js";
 
 export interface BazelWorkerOptions {

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { obtainRuntime, type RuntimeSource } from "../../runtime/runtime.js";
 import { BazelWorker } from "./bazel-worker.js";
-import type { WireFormat } from "./message-codec.js";
+import type { WireFormat } from "../../protocol/bazel/codec.js";
 
 export interface BazelServeOptions {
   /** Must match the rule's requires-worker-protocol. */

@@ -6,9 +6,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { WorkRequestSchema, WorkResponseSchema } from "../../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../../src/protocol/frame-decoder.js";
-import { JsonValueSplitter } from "../../../src/protocol/json-splitter.js";
-import { frameMessage } from "../../../src/protocol/varint.js";
+import { FrameDecoder, frameMessage } from "../../../src/protocol/bazel/framing.js";
+import { JsonValueSplitter } from "../../../src/protocol/bazel/json-splitter.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = fileURLToPath(new URL("../../../dist/cli.js", import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProtocolError } from "./errors.js";
+import { ProtocolError } from "./protocol-error.js";
 import { JsonValueSplitter } from "./json-splitter.js";
 
 function split(chunks: (string | Uint8Array)[]): string[] {

@@ -5,9 +5,9 @@ import {
   encodeWorkResponseProto,
   type WorkRequestData,
   type WorkResponseData,
-} from "../../protocol/bazel-messages.js";
-import { FrameDecoder } from "../../protocol/frame-decoder.js";
-import { JsonValueSplitter } from "../../protocol/json-splitter.js";
+} from "./messages.js";
+import { FrameDecoder } from "./framing.js";
+import { JsonValueSplitter } from "./json-splitter.js";
 
 export type WireFormat = "proto" | "json";
 

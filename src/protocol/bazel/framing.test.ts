@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ProtocolError } from "./errors.js";
-import { FrameDecoder } from "./frame-decoder.js";
-import { encodeVarint32, frameMessage } from "./varint.js";
+import { ProtocolError } from "./protocol-error.js";
+import { encodeVarint32, FrameDecoder, frameMessage } from "./framing.js";
 
 function bytes(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n);

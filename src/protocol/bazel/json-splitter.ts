@@ -1,4 +1,4 @@
-import { ProtocolError } from "./errors.js";
+import { ProtocolError } from "./protocol-error.js";
 
 export const DEFAULT_MAX_JSON_BYTES = 256 * 1024 * 1024;
 

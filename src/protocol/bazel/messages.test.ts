@@ -1,13 +1,13 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { WorkRequestSchema } from "../gen/bazel/worker_protocol_pb.js";
+import { WorkRequestSchema } from "../../gen/bazel/worker_protocol_pb.js";
 import {
   decodeWorkRequestJson,
   decodeWorkRequestProto,
   encodeWorkResponseJson,
   encodeWorkResponseProto,
-} from "./bazel-messages.js";
-import { ProtocolError } from "./errors.js";
+} from "./messages.js";
+import { ProtocolError } from "./protocol-error.js";
 
 describe("WorkResponse proto encoding (bazel-worker-protocol §1.3, §2.1)", () => {
   it("encodes 'hello from p1' exactly as observed from Bazel 4.2.3", () => {
