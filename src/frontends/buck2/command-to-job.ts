@@ -1,5 +1,5 @@
 import type { Job, Result } from "../../core/job.js";
-import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "./wire.js";
+import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "../../protocol/buck2/codec.js";
 
 // ignoreBOM keeps a leading U+FEFF in an argument instead of silently dropping it.
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });

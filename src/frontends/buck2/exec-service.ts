@@ -1,6 +1,6 @@
 import type { handleClientStreamingCall } from "@grpc/grpc-js";
 import { internalError, invalidArgument, type RequestRunner } from "./request-runner.js";
-import { executeResponse, type Decoded, type ExecuteEvent, type ExecuteResponse } from "./wire.js";
+import { executeResponse, type Decoded, type ExecuteEvent, type ExecuteResponse } from "../../protocol/buck2/codec.js";
 
 const CANCEL_REASON = "cancelled by an ExecuteCancel event";
 

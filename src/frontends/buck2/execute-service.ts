@@ -1,6 +1,6 @@
 import type { handleUnaryCall } from "@grpc/grpc-js";
 import { internalError, type RequestRunner } from "./request-runner.js";
-import type { Decoded, ExecuteCommand, ExecuteResponse } from "./wire.js";
+import type { Decoded, ExecuteCommand, ExecuteResponse } from "../../protocol/buck2/codec.js";
 
 /**
  * `worker.Worker/Execute`: the unary call Buck2 makes once per action (spec §6.3). A tool failure

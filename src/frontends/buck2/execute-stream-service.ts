@@ -6,7 +6,7 @@ import {
   type Decoded,
   type ExecuteCommandStream,
   type ExecuteResponseStream,
-} from "./wire.js";
+} from "../../protocol/buck2/codec.js";
 
 /**
  * `worker.WorkerStreaming/ExecuteStream`, used by Buck2 with `WorkerInfo(streaming = True)`

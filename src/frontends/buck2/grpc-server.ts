@@ -4,7 +4,7 @@ import { executeHandler } from "./execute-service.js";
 import { executeStreamHandler } from "./execute-stream-service.js";
 import type { RequestRunner } from "./request-runner.js";
 import { clearStaleSocket, restrictSocketPermissions } from "./socket-path.js";
-import { workerServiceDefinition, workerStreamingServiceDefinition } from "./wire.js";
+import { workerServiceDefinition, workerStreamingServiceDefinition } from "../../protocol/buck2/codec.js";
 
 export interface Buck2ServerOptions {
   /** Largest request accepted; Buck2 itself sets no limit (spec §5.4). -1 = unlimited. */

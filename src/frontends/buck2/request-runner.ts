@@ -3,7 +3,7 @@ import type { Dispatcher } from "../../core/dispatcher.js";
 import type { Result } from "../../core/job.js";
 import type { Logger } from "../../core/logger.js";
 import { commandToJob, resultToResponse } from "./command-to-job.js";
-import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "./wire.js";
+import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "../../protocol/buck2/codec.js";
 
 /** What every Buck2 service handler shares. */
 export interface RequestRunnerOptions {
