@@ -13,7 +13,7 @@ export {
   isFlagfileArgument,
   splitArgfileLines,
   type ExpandOptions,
-} from "./protocol/argfile.js";
+} from "./core/argfile.js";
 export {
   decodeWorkRequestJson,
   decodeWorkRequestProto,

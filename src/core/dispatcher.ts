@@ -1,4 +1,4 @@
-import { ArgfileError, expandArgfiles, needsExpansion } from "../protocol/argfile.js";
+import { ArgfileError, expandArgfiles, needsExpansion } from "./argfile.js";
 import type { HostResult, Job, JobEnd, PreparedJob, Result, ToolHost } from "./job.js";
 import { LatencyRecorder } from "./latency.js";
 import type { Logger } from "./logger.js";

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createCodec } from "../../src/protocol/bazel/codec.js";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { ArgfileError, expandArgfiles } from "../../src/protocol/argfile.js";
+import { ArgfileError, expandArgfiles } from "../../src/core/argfile.js";
 import type { WorkRequestData } from "../../src/protocol/bazel/messages.js";
 import { ProtocolError } from "../../src/protocol/bazel/protocol-error.js";
 import { FrameDecoder, frameMessage } from "../../src/protocol/bazel/framing.js";
