@@ -1,7 +1,7 @@
 // The library surface of worker-bridge: the tool API for tool authors, and the building blocks
 // (codecs, dispatcher, hosts, front doors) for embedding the bridge.
-export { defineTool, isToolDefinition } from "./tools/define-tool.js";
-export type { ToolContext, ToolDefinition, ToolInput, ToolJob, ToolResult } from "./tools/define-tool.js";
+export { defineTool, isToolDefinition } from "./tool-api/define-tool.js";
+export type { ToolContext, ToolDefinition, ToolInput, ToolJob, ToolResult } from "./tool-api/define-tool.js";
 
 export { encodeVarint32, type Frame, FrameDecoder, type FrameDecoderOptions, frameMessage } from "./protocol/bazel/framing.js";
 export { JsonValueSplitter, type JsonValue, type JsonSplitterOptions } from "./protocol/bazel/json-splitter.js";

@@ -1,4 +1,4 @@
-import type { ToolInput } from "../tools/define-tool.js";
+import type { ToolInput } from "../tool-api/define-tool.js";
 
 /** Which front door a job came through; for logs and records only. */
 export type JobOrigin = "bazel" | "buck2" | "oneshot" | "replay";

@@ -4,7 +4,7 @@ import { createLogger, type Logger } from "../core/logger.js";
 import { Recorder } from "../record/recorder.js";
 import { createHost, type HostKind } from "../supervisor/create-host.js";
 import { loadTool, resolveToolModule } from "../tools/load-tool.js";
-import type { ToolDefinition } from "../tools/define-tool.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { dispatcherBackstopMs } from "./abort-timers.js";
 
 /**

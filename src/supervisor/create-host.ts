@@ -1,6 +1,6 @@
 import type { ToolHost } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
-import type { ToolDefinition } from "../tools/define-tool.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { InlineHost } from "./inline-host.js";
 
 /** Where the tool runs: in child processes, or inside the bridge process. */

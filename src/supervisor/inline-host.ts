@@ -1,5 +1,5 @@
 import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
-import type { ToolDefinition } from "../tools/define-tool.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { installOutputCapture } from "./output-capture.js";
 import { runToolJob } from "./tool-runner.js";
 

@@ -5,7 +5,7 @@ import { TOOL_PROCESS_CONFIG_ENV, type ToHostMessage, type ToolProcessConfig, ty
 import { installOutputCapture, writeStderr } from "./output-capture.js";
 import { runToolJob } from "./tool-runner.js";
 import type { PreparedJob } from "../core/job.js";
-import type { ToolDefinition, ToolInput } from "../tools/define-tool.js";
+import type { ToolDefinition, ToolInput } from "../tool-api/define-tool.js";
 import { loadTool } from "../tools/load-tool.js";
 
 installOutputCapture();

@@ -1,5 +1,5 @@
 import type { HostResult, PreparedJob } from "../core/job.js";
-import type { ToolContext, ToolDefinition } from "../tools/define-tool.js";
+import type { ToolContext, ToolDefinition } from "../tool-api/define-tool.js";
 import { OutputSink, runCaptured } from "./output-capture.js";
 
 /**

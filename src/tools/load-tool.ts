@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isToolDefinition, type ToolDefinition } from "./define-tool.js";
+import { isToolDefinition, type ToolDefinition } from "../tool-api/define-tool.js";
 
 /** Built-in tools, by the name `--tool NAME` accepts. Values are module URLs relative to this file. */
 const BUILTIN_TOOLS: Readonly<Record<string, string>> = {

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { defineTool } from "./define-tool.js";
+import { defineTool } from "../tool-api/define-tool.js";
 
 /**
  * The diagnostic tool used by every conformance test and demo. Arguments run in order and

@@ -5,7 +5,7 @@
 // verify (staleness guard), process-runner (TypeScript 7 native and cold fallbacks).
 import { statSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
-import { defineTool, type ToolJob, type ToolResult } from "../define-tool.js";
+import { defineTool, type ToolJob, type ToolResult } from "../../tool-api/define-tool.js";
 import { projectDirFromArgs } from "./command-line.js";
 import { UndeclaredInputError } from "./file-view.js";
 import { runCompilerProcess } from "./process-runner.js";
