@@ -1,11 +1,10 @@
 // Entry point of a tool process (a child of the bridge started by ProcessHost). It loads the tool
 // once, runs the jobs the host sends, and never writes to fd 1 on purpose: the host reads it only
 // to name stray printers in its log.
-import { TOOL_PROCESS_CONFIG_ENV, type ToHostMessage, type ToolProcessConfig, type ToToolMessage, type WireJob } from "./ipc-messages.js";
+import { decodeJob, TOOL_PROCESS_CONFIG_ENV, type IpcJob, type ToHostMessage, type ToolProcessConfig, type ToToolMessage } from "./tool-process-ipc.js";
 import { installOutputCapture, writeStderr } from "./output-capture.js";
 import { runToolJob } from "./tool-runner.js";
-import type { PreparedJob } from "../core/job.js";
-import type { ToolDefinition, ToolInput } from "../tool-api/define-tool.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { loadTool } from "../tools/load-tool.js";
 
 installOutputCapture();
@@ -81,26 +80,8 @@ function start(): Promise<{ tool: ToolDefinition<unknown>; state: unknown }> {
   return ready;
 }
 
-function toPrepared(job: WireJob): PreparedJob {
-  let env: Record<string, string> = { ...startEnv };
-  if (job.envSet) Object.assign(env, job.envSet);
-  if (job.envUnset) for (const name of job.envUnset) delete env[name];
-  const inputs: ToolInput[] = job.inputs
-    ? job.inputs.map(([path, digest]) => ({ path, digest: Buffer.from(digest, "base64") }))
-    : [];
-  return {
-    id: job.id,
-    origin: job.origin,
-    args: job.args,
-    inputs,
-    cwd: job.cwd,
-    env,
-    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
-    verbosity: job.verbosity,
-  };
-}
 
-async function run(job: WireJob): Promise<void> {
+async function run(job: IpcJob): Promise<void> {
   const abort = new JobAbort();
   running.set(job.seq, abort);
   let loaded: { tool: ToolDefinition<unknown>; state: unknown };
@@ -112,7 +93,7 @@ async function run(job: WireJob): Promise<void> {
     post({ t: "init-failed", message }, () => process.exit(1));
     return;
   }
-  const result = await runToolJob(loaded.tool, loaded.state, config.startupArgs, toPrepared(job), abort.signal);
+  const result = await runToolJob(loaded.tool, loaded.state, config.startupArgs, decodeJob(job, startEnv), abort.signal);
   running.delete(job.seq);
   post({ t: "done", seq: job.seq, exitCode: result.exitCode, output: result.output, rss: config.reportRss ? process.memoryUsage.rss() : -1 });
   if (retiring && running.size === 0) void retire();
