@@ -3,10 +3,26 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HostResult, HostStats, PreparedJob, ToolHost } from "../core/job.js";
-import type { HostOptions } from "./create-host.js";
+import type { Logger } from "../core/logger.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { CrashLoopDetector } from "./crash-loop.js";
-import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./ipc-messages.js";
+import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./tool-process-ipc.js";
 import { describeExit, STARTUP_ALLOWANCE_MS, ToolProcess, type ToolProcessExit } from "./tool-process.js";
+
+/** What a host needs to know about the tool and its limits. */
+export interface ProcessHostOptions {
+  /** Importable URL of the tool module (process hosts load it in each child). */
+  toolModule: string;
+  tool: ToolDefinition<unknown>;
+  startupArgs: readonly string[];
+  /** Jobs the front door may run at once; sizes the pool. */
+  concurrency: number;
+  tools?: number | undefined;
+  abortGraceMs: number;
+  maxRequestsPerTool?: number | undefined;
+  maxToolMemoryMb?: number | undefined;
+  logger: Logger;
+}
 
 /** Counters for the exit summary and tests. */
 export interface ProcessHostStats extends HostStats {
@@ -56,7 +72,7 @@ export class ProcessHost implements ToolHost {
     crashLoopRejections: 0,
   };
 
-  constructor(private readonly options: HostOptions) {
+  constructor(private readonly options: ProcessHostOptions) {
     this.perProcess = Math.max(1, Math.floor(options.tool.maxConcurrentJobs ?? 1));
     const wanted = Math.ceil(Math.max(1, options.concurrency) / this.perProcess);
     this.maxProcesses = options.tools ?? Math.max(1, Math.min(wanted, availableParallelism()));
