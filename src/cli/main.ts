@@ -1,10 +1,9 @@
 import { createLogger } from "../core/logger.js";
 import { splitOneShotArgs } from "../frontends/oneshot/run-once.js";
-import { RecordError } from "../record/recorder.js";
 import { createRuntime, type RuntimeOptions } from "../runtime/runtime.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
-import { ToolLoadError } from "../tools/load-tool.js";
 import { BRIDGE_FLAGS_HELP, parseOptions, UsageError, type BridgeOptions } from "./options.js";
+import { BridgeError, bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 export type Mode = "buck2" | "bazel" | "oneshot";
 
@@ -81,11 +80,8 @@ export function runtimeOptions(options: BridgeOptions, overrides: Partial<Pick<R
   };
 }
 
+/** Errors raised on purpose (bad flags, a tool that cannot load, an unwritable record dir) are usage errors. */
 function usageFailure(err: unknown): number {
-  if (err instanceof UsageError || err instanceof ToolLoadError || err instanceof RecordError) {
-    writeStderr(`worker-bridge: ${err.message}\n`);
-    return 2;
-  }
-  writeStderr(`worker-bridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 1;
+  writeStderr(`${bridgeMessage(errorText(err))}\n`);
+  return err instanceof BridgeError ? EXIT_CODES.usage : EXIT_CODES.failure;
 }

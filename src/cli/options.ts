@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { LogFormat, LogLevel } from "../core/logger.js";
 import { isLogLevel } from "../core/logger.js";
 import type { HostKind } from "../supervisor/create-host.js";
+import { BridgeError } from "../errors.js";
 
 /** Everything the bridge itself understands on its command line. */
 export interface BridgeOptions {
@@ -25,7 +26,7 @@ export interface BridgeOptions {
   toolArgs: string[];
 }
 
-export class UsageError extends Error {
+export class UsageError extends BridgeError {
   override readonly name = "UsageError";
 }
 

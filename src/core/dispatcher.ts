@@ -1,4 +1,5 @@
-import { ArgfileError, expandArgfiles, needsExpansion } from "./argfile.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
+import { expandArgfiles, needsExpansion } from "./argfile.js";
 import type { HostResult, Job, JobEnd, PreparedJob, Result, ToolHost } from "./job.js";
 import { LatencyRecorder } from "./latency.js";
 import type { Logger } from "./logger.js";
@@ -37,7 +38,7 @@ export interface DispatcherStats {
 }
 
 /** The exit code a job gets when the bridge itself could not run it (bad argfile, host error). */
-export const BRIDGE_FAILURE_EXIT_CODE = 2;
+export const BRIDGE_FAILURE_EXIT_CODE = EXIT_CODES.bridgeFailure;
 
 /**
  * The one place that guarantees exactly one Result per submitted job: it queues, limits
@@ -99,7 +100,7 @@ export class Dispatcher {
       // execute() handles every expected failure; this is the last line of defence.
       this.finish(job, undefined, performance.now(), {
         exitCode: BRIDGE_FAILURE_EXIT_CODE,
-        output: `worker-bridge: internal error while running request ${job.id}: ${describe(err)}`,
+        output: bridgeMessage(`internal error while running request ${job.id}: ${errorText(err)}`),
       }, "failed-to-start"),
     );
     this.settled.add(promise);
@@ -174,6 +175,9 @@ export class Dispatcher {
       }, job.timeoutMs);
     }
     try {
+      if (job.refused !== undefined) {
+        return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(job.refused) }, "failed-to-start");
+      }
       let prepared: PreparedJob;
       try {
         // Most requests carry no argfile: prepare those synchronously, without an await.
@@ -181,8 +185,7 @@ export class Dispatcher {
           ? this.prepared(job, await expandArgfiles(job.args, { cwd: job.cwd }))
           : this.prepared(job, [...job.args]);
       } catch (err) {
-        const message = err instanceof ArgfileError ? `worker-bridge: ${err.message}` : `worker-bridge: ${describe(err)}`;
-        return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: message }, "failed-to-start");
+        return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(errorText(err)) }, "failed-to-start");
       }
       this.observer?.jobPrepared?.(job, prepared);
       const hostResult = await this.runOnHost(prepared, abort.signal);
@@ -233,7 +236,7 @@ export class Dispatcher {
         resolve(result);
       };
       const failed = (err: unknown): void =>
-        settle({ exitCode: BRIDGE_FAILURE_EXIT_CODE, output: `worker-bridge: the tool host failed: ${describe(err)}`, crashed: true });
+        settle({ exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(`the tool host failed: ${errorText(err)}`), crashed: true });
       try {
         this.host.run(prepared, signal).then(settle, failed);
       } catch (err) {
@@ -349,9 +352,4 @@ function appendLine(output: string, line: string): string {
 
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3)}s`;
-}
-
-export function describe(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
 }

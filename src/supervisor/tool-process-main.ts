@@ -6,13 +6,14 @@ import { installOutputCapture, writeStderr } from "./output-capture.js";
 import { runToolJob } from "./tool-runner.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { loadTool } from "../tools/load-tool.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 installOutputCapture();
 
 const send = process.send?.bind(process);
 if (!send) {
-  writeStderr("worker-bridge: tool-process-main must be started by the bridge (it needs an IPC channel)\n");
-  process.exit(2);
+  writeStderr(`${bridgeMessage("tool-process-main must be started by the bridge (it needs an IPC channel)")}\n`);
+  process.exit(EXIT_CODES.usage);
 }
 
 const configText = process.env[TOOL_PROCESS_CONFIG_ENV];
@@ -88,7 +89,7 @@ async function run(job: IpcJob): Promise<void> {
   try {
     loaded = await start();
   } catch (err) {
-    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const message = errorText(err);
     // Exit only once the message is written; the host reports it to every waiting job.
     post({ t: "init-failed", message }, () => process.exit(1));
     return;
@@ -111,7 +112,7 @@ async function retire(): Promise<void> {
     const loaded = ready ? await ready.catch(() => undefined) : undefined;
     if (loaded) await loaded.tool.dispose?.(loaded.state);
   } catch (err) {
-    writeStderr(`worker-bridge: tool dispose failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    writeStderr(`${bridgeMessage(`tool dispose failed: ${errorText(err)}`)}\n`);
   }
   // IPC is ordered: once this last message is written, every answer before it is too.
   if (process.connected) post({ t: "retired" }, () => process.exit(0));

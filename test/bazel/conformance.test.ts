@@ -161,7 +161,7 @@ describe("Bazel 6+ fields", () => {
     const quiet = await w.request({ arguments: ["--echo=q"] });
     expect(quiet.output).toBe("q");
     const loud = await w.request({ arguments: ["--echo=v"], verbosity: 10 });
-    expect(loud.output).toMatch(/^v\n\[worker-bridge\] request 0: exit 0 \(completed\) in [\d.]+ ms on pid \d+$/);
+    expect(loud.output).toMatch(/^v\nworker-bridge: request 0: exit 0 \(completed\) in [\d.]+ ms on pid \d+$/);
     await finish(w);
     expect(w.log()).toMatch(/request received .*verbosity=10/);
   });

@@ -39,10 +39,10 @@ describe("package entry points", () => {
     expect(modulesLoadedBy("worker-bridge")).toEqual(["dist/index.js", "dist/tool-api/define-tool.js"]);
   });
 
-  it('"worker-bridge/bazel" loads the Bazel codecs and the generated messages, no process or gRPC code', () => {
+  it('"worker-bridge/bazel" loads the Bazel codecs, the generated messages and the error module, no process or gRPC code', () => {
     const loaded = modulesLoadedBy("worker-bridge/bazel");
     expect(loaded).toContain("dist/protocol/bazel/framing.js");
-    expect(loaded.filter((m) => m.startsWith("dist/") && !m.startsWith("dist/protocol/bazel/") && !m.startsWith("dist/gen/bazel/"))).toEqual([]);
+    expect(loaded.filter((m) => m.startsWith("dist/") && !m.startsWith("dist/protocol/bazel/") && !m.startsWith("dist/gen/bazel/") && m !== "dist/errors.js")).toEqual([]);
     expect(loaded.filter((m) => m.includes("@grpc"))).toEqual([]);
   });
 

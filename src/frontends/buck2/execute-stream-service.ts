@@ -7,6 +7,7 @@ import {
   type ExecuteCommandStream,
   type ExecuteResponseStream,
 } from "../../protocol/buck2/codec.js";
+import { bridgeMessage, EXIT_CODES } from "../../errors.js";
 
 /**
  * `worker.WorkerStreaming/ExecuteStream`, used by Buck2 with `WorkerInfo(streaming = True)`
@@ -49,7 +50,7 @@ export function executeStreamHandler(
       const answered = request
         ? runner.run(request, jobId, abort.signal).then(({ response }) => response)
         : Promise.resolve(
-            executeResponse({ exitCode: 2, stderr: `worker-bridge: ExecuteCommandStream id ${id} carries no request; nothing was run` }),
+            executeResponse({ exitCode: EXIT_CODES.bridgeFailure, stderr: bridgeMessage(`ExecuteCommandStream id ${id} carries no request; nothing was run`) }),
           );
       answered.then(
         (response) => {

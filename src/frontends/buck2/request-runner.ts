@@ -4,6 +4,7 @@ import type { Result } from "../../core/job.js";
 import type { Logger } from "../../core/logger.js";
 import { commandToJob, resultToResponse } from "./command-to-job.js";
 import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "../../protocol/buck2/codec.js";
+import { bridgeMessage, errorText } from "../../errors.js";
 
 /** What every Buck2 service handler shares. */
 export interface RequestRunnerOptions {
@@ -59,15 +60,15 @@ export class RequestRunner {
 }
 
 function describeReason(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
+  return errorText(reason, { stack: false });
 }
 
 /** An INTERNAL status with an actionable message; never UNAVAILABLE (Buck2 retries that, spec §6.3). */
 export function internalError(what: string, err?: unknown): Partial<ServiceError> {
-  const detail = err === undefined ? "" : `: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-  return { code: status.INTERNAL, details: `worker-bridge: ${what}${detail}` };
+  const detail = err === undefined ? "" : `: ${errorText(err)}`;
+  return { code: status.INTERNAL, details: bridgeMessage(`${what}${detail}`) };
 }
 
 export function invalidArgument(what: string): Partial<ServiceError> {
-  return { code: status.INVALID_ARGUMENT, details: `worker-bridge: ${what}` };
+  return { code: status.INVALID_ARGUMENT, details: bridgeMessage(what) };
 }

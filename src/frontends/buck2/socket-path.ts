@@ -1,9 +1,10 @@
 import { chmod, lstat, stat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
+import { BridgeError } from "../../errors.js";
 
 /** The WORKER_SOCKET path cannot be served; the message says what to change. */
-export class SocketPathError extends Error {
+export class SocketPathError extends BridgeError {
   override readonly name = "SocketPathError";
 }
 

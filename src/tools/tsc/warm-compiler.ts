@@ -161,7 +161,7 @@ export function runWarm(
         exitCode: 1,
         output:
           diagnostics +
-          "worker-bridge tsc: STALE WARM STATE — the warm result differs from a cold compilation of the same request " +
+          "worker-bridge: tsc: STALE WARM STATE — the warm result differs from a cold compilation of the same request " +
           "(--verify-rate). The warm state for this target was dropped; please report this with the diff below.\n" +
           diff.map((l) => `  ${l}\n`).join(""),
         notes,
