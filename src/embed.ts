@@ -19,7 +19,7 @@ export { BazelWorker, type BazelWorkerOptions, type ShutdownReason } from "./fro
 export { serveOneShot, type OneShotServeOptions } from "./frontends/oneshot/serve.js";
 export { splitOneShotArgs } from "./frontends/oneshot/run-once.js";
 export type { Buck2ServeOptions } from "./frontends/buck2/serve.js";
-export type { WireFormat } from "./protocol/bazel/codec.js";
+export type { WorkMessageFormat } from "./protocol/bazel/codec.js";
 export type { ToolContext, ToolDefinition, ToolInput, ToolJob, ToolResult } from "./tool-api/define-tool.js";
 
 /** The Buck2 front door; gRPC is loaded on the first call, not when this module is imported. */

@@ -71,7 +71,7 @@ export function runtimeOptions(options: BridgeOptions, overrides: Partial<Pick<R
     startupArgs: overrides.startupArgs ?? options.toolArgs,
     host: overrides.host ?? options.host,
     concurrency: options.concurrency,
-    toolProcesses: options.tools,
+    toolProcesses: options.toolProcesses,
     abortGraceMs: options.abortGraceMs,
     maxRequestsPerToolProcess: options.maxRequestsPerTool,
     maxToolProcessMemoryMb: options.maxToolMemoryMb,

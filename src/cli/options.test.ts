@@ -18,6 +18,13 @@ describe("bridge flags (issue 2 §5: --name=value and --name value)", () => {
     expect(o.shutdownGraceMs).toBe(50);
   });
 
+  it("--tool-processes sets the pool size; --tools, its old spelling, still does", () => {
+    expect(parseOptions(["--tool=probe", "--tool-processes", "3"]).toolProcesses).toBe(3);
+    expect(parseOptions(["--tool=probe", "--tools=2"]).toolProcesses).toBe(2);
+    expect(parseOptions(["--tool=probe"]).toolProcesses).toBeUndefined();
+    expect(() => parseOptions(["--tool-processes=0"])).toThrow(/--tool-processes expects an integer >= 1/);
+  });
+
   it("passes everything after -- to the tool verbatim", () => {
     expect(parseOptions(["--tool=probe", "--", "--tool=x", "--persistent_worker"]).toolArgs).toEqual(["--tool=x", "--persistent_worker"]);
   });

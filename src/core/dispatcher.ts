@@ -31,7 +31,9 @@ export interface DispatcherStats {
   cancelled: number;
   timedOut: number;
   crashed: number;
-  inFlight: number;
+  /** Jobs holding a slot now. */
+  running: number;
+  /** Jobs waiting for a slot. */
   queued: number;
   p50Ms: number | undefined;
   p99Ms: number | undefined;
@@ -57,7 +59,8 @@ export class Dispatcher {
   private running = 0;
   private readonly latencies = new LatencyRecorder();
   private readonly counts = { requests: 0, failures: 0, cancelled: 0, timedOut: 0, crashed: 0 };
-  private readonly settled = new Set<Promise<Result>>();
+  /** The answers not yet given, so close() can wait for them. */
+  private readonly unsettled = new Set<Promise<Result>>();
 
   constructor(
     private readonly host: ToolHost,
@@ -73,14 +76,15 @@ export class Dispatcher {
     this.observer = options.observer;
   }
 
-  get inFlight(): number {
+  /** Jobs submitted and not yet answered that hold or wait for a slot: running plus queued. */
+  get pending(): number {
     return this.running + this.waiting.length;
   }
 
   stats(): DispatcherStats {
     return {
       ...this.counts,
-      inFlight: this.running,
+      running: this.running,
       queued: this.waiting.length,
       p50Ms: this.latencies.percentile(50),
       p99Ms: this.latencies.percentile(99),
@@ -103,8 +107,8 @@ export class Dispatcher {
         output: bridgeMessage(`internal error while running request ${job.id}: ${errorText(err)}`),
       }, "failed-to-start"),
     );
-    this.settled.add(promise);
-    void promise.finally(() => this.settled.delete(promise));
+    this.unsettled.add(promise);
+    void promise.finally(() => this.unsettled.delete(promise));
     return promise;
   }
 
@@ -115,10 +119,10 @@ export class Dispatcher {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     for (const entry of [...this.waiting]) entry.refuse();
-    if (this.settled.size > 0 && graceMs > 0) {
+    if (this.unsettled.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.settled]),
+        Promise.allSettled([...this.unsettled]),
         new Promise<void>((r) => {
           timer = setTimeout(r, graceMs);
         }),
@@ -126,7 +130,7 @@ export class Dispatcher {
       clearTimeout(timer);
     }
     this.shutdown.abort(new Error("worker-bridge is shutting down"));
-    await Promise.allSettled([...this.settled]);
+    await Promise.allSettled([...this.unsettled]);
   }
 
   /** Why a job never reached the host: the client's cancel, or our own shutdown. */

@@ -65,10 +65,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     tool,
     startupArgs: options.startupArgs,
     concurrency: options.concurrency,
-    tools: options.toolProcesses,
+    toolProcesses: options.toolProcesses,
     abortGraceMs: options.abortGraceMs,
-    maxRequestsPerTool: options.maxRequestsPerToolProcess,
-    maxToolMemoryMb: options.maxToolProcessMemoryMb,
+    maxRequestsPerToolProcess: options.maxRequestsPerToolProcess,
+    maxToolProcessMemoryMb: options.maxToolProcessMemoryMb,
     logger,
   });
   let observer = options.observer;

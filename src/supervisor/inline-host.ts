@@ -1,7 +1,7 @@
 import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { installOutputCapture } from "./output-capture.js";
-import { runToolJob } from "./tool-runner.js";
+import { runToolJob } from "./run-tool-job.js";
 import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 /**

@@ -3,7 +3,7 @@
 // to name stray printers in its log.
 import { decodeJob, TOOL_PROCESS_CONFIG_ENV, type IpcJob, type ToHostMessage, type ToolProcessConfig, type ToToolMessage } from "./tool-process-ipc.js";
 import { installOutputCapture, writeStderr } from "./output-capture.js";
-import { runToolJob } from "./tool-runner.js";
+import { runToolJob } from "./run-tool-job.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { loadTool } from "../tools/load-tool.js";
 import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";

@@ -4,11 +4,11 @@ import type { Job } from "../../core/job.js";
 import type { Logger } from "../../core/logger.js";
 import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel/messages.js";
 import { ProtocolError } from "../../protocol/bazel/protocol-error.js";
-import { createCodec, type WireFormat } from "../../protocol/bazel/codec.js";
+import { createCodec, type WorkMessageFormat } from "../../protocol/bazel/codec.js";
 import { resolveSandboxDir } from "./sandbox-dir.js";
 
 export interface BazelWorkerOptions {
-  format: WireFormat;
+  format: WorkMessageFormat;
   dispatcher: Dispatcher;
   /** Requests arrive here (stdin). */
   input: Readable;

@@ -20,7 +20,7 @@ export interface RequestRunnerOptions {
  */
 export class RequestRunner {
   private readonly stopController = new AbortController();
-  private nextUnaryId = 0;
+  private nextRequestId = 0;
 
   constructor(private readonly options: RequestRunnerOptions) {}
 
@@ -39,7 +39,7 @@ export class RequestRunner {
 
   /** A fresh id for requests that carry none (unary Execute, Exec); used in logs only. */
   allocateId(): number {
-    return this.nextUnaryId++;
+    return this.nextRequestId++;
   }
 
   /** Runs one command; resolves exactly once with the response to send, never rejects. */

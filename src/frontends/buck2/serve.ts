@@ -63,7 +63,7 @@ export async function serveBuck2(source: RuntimeSource, options: Buck2ServeOptio
 
   const reason = await stop.stopped;
   // The handlers stay until we return: a second SIGTERM during shutdown must not kill us mid-answer.
-  logger.info("stopping", { reason, inFlight: runtime.dispatcher.inFlight });
+  logger.info("stopping", { reason, inFlight: runtime.dispatcher.pending });
   const backstop = setTimeout(() => {
     writeStderr(`${bridgeMessage(`shutdown did not finish within ${options.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS} ms; exiting anyway`)}\n`);
     process.exit(EXIT_CODES.ok);
