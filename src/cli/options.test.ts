@@ -37,7 +37,7 @@ describe("bridge flags (issue 2 §5: --name=value and --name value)", () => {
   });
 });
 
-describe("mode detection (buck2-worker-protocol §14, bazel-worker-protocol §11)", () => {
+describe("mode detection (docs/protocol/buck2-worker.md §14, docs/protocol/bazel-worker.md §11)", () => {
   it("WORKER_SOCKET wins, then --persistent_worker, else one-shot", () => {
     const bazel = parseOptions(["--tool=probe", "--persistent_worker"]);
     expect(detectMode(bazel, { WORKER_SOCKET: "/tmp/s" })).toBe("buck2");

@@ -7,7 +7,7 @@ import { bazelDigest, bazelExpandFlagfiles, splitActionArgv } from "./harness/ba
 import { FakeBazel, isJson, killAllWorkers, type Profile } from "./harness/fake-bazel.js";
 import { sleep, startProbeWorker, stopCleanly } from "./harness/probe-worker.js";
 
-// Conformance of the Bazel front door against a faithful fake Bazel (bazel-worker-protocol §12).
+// Conformance of the Bazel front door against a faithful fake Bazel (docs/protocol/bazel-worker.md §12).
 // Scenario numbers refer to §12.5.
 
 afterEach(() => killAllWorkers());

@@ -1,4 +1,4 @@
-// BuildBuddy profiles (remote-persistent-workers.md §4, §10.2, scenarios §10.3 1–4, 9, 10).
+// BuildBuddy profiles (docs/protocol/remote-executors.md §4, §10.2, scenarios §10.3 1–4, 9, 10).
 import { describe, expect, it } from "vitest";
 import {
   bridgeWorker,

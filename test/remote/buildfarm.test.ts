@@ -1,4 +1,4 @@
-// Buildfarm profile (remote-persistent-workers.md §5, §10.2, scenario §10.3 5).
+// Buildfarm profile (docs/protocol/remote-executors.md §5, §10.2, scenario §10.3 5).
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";

@@ -1,4 +1,4 @@
-// NativeLink profile (remote-persistent-workers.md §6, §10.2, scenario §10.3 6).
+// NativeLink profile (docs/protocol/remote-executors.md §6, §10.2, scenario §10.3 6).
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";

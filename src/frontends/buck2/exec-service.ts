@@ -5,7 +5,7 @@ import { executeResponse, type Decoded, type ExecuteEvent, type ExecuteResponse 
 const CANCEL_REASON = "cancelled by an ExecuteCancel event";
 
 /**
- * `worker.Worker/Exec` (client streaming). Buck2 never calls it (spec §1.2, §9), but its meaning is
+ * `worker.Worker/Exec` (client streaming). Buck2 never calls it (docs/protocol/buck2-worker.md §1.2, §9), but its meaning is
  * clear: the first event is the command, a later `cancel` aborts it, and the single response is
  * sent as soon as the job ends, without waiting for the client to half-close.
  */

@@ -11,7 +11,7 @@ import { bridgeMessage, EXIT_CODES } from "../../errors.js";
 
 /**
  * `worker.WorkerStreaming/ExecuteStream`, used by Buck2 with `WorkerInfo(streaming = True)`
- * (spec §5.4, §6.4): headers go out at once because Buck2 waits for them before sending anything;
+ * (docs/protocol/buck2-worker.md §5.4, §6.4): headers go out at once because Buck2 waits for them before sending anything;
  * commands run concurrently; every answer echoes its `id` and always sets `response` (Buck2
  * panics otherwise); on half-close the jobs in flight finish, are answered, then the stream ends.
  */

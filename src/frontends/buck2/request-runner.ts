@@ -9,7 +9,7 @@ import { bridgeMessage, errorText } from "../../errors.js";
 /** What every Buck2 service handler shares. */
 export interface RequestRunnerOptions {
   readonly dispatcher: Dispatcher;
-  /** The project root (Buck2 starts the worker there, spec §4.2). */
+  /** The project root (Buck2 starts the worker there, docs/protocol/buck2-worker.md §4.2). */
   readonly cwd: string;
   readonly logger: Logger;
 }
@@ -45,7 +45,7 @@ export class RequestRunner {
   /** Runs one command; resolves exactly once with the response to send, never rejects. */
   async run(command: ExecuteCommand, id: number, signal: AbortSignal): Promise<{ response: ExecuteResponse; result?: Result }> {
     if (this.stopping.aborted) {
-      // A response, not a gRPC status: UNAVAILABLE would make Buck2 re-send (spec §6.3).
+      // A response, not a gRPC status: UNAVAILABLE would make Buck2 re-send (docs/protocol/buck2-worker.md §6.3).
       return {
         response: executeResponse({
           exitCode: 1,
@@ -63,7 +63,7 @@ function describeReason(reason: unknown): string {
   return errorText(reason, { stack: false });
 }
 
-/** An INTERNAL status with an actionable message; never UNAVAILABLE (Buck2 retries that, spec §6.3). */
+/** An INTERNAL status with an actionable message; never UNAVAILABLE (Buck2 retries that, docs/protocol/buck2-worker.md §6.3). */
 export function internalError(what: string, err?: unknown): Partial<ServiceError> {
   const detail = err === undefined ? "" : `: ${errorText(err)}`;
   return { code: status.INTERNAL, details: bridgeMessage(`${what}${detail}`) };

@@ -22,7 +22,7 @@ export interface Buck2ServeOptions {
 }
 
 /**
- * The Buck2 front door (spec §14): serve `worker.Worker` and `worker.WorkerStreaming` on the Unix
+ * The Buck2 front door (docs/protocol/buck2-worker.md §14): serve `worker.Worker` and `worker.WorkerStreaming` on the Unix
  * socket in $WORKER_SOCKET until SIGTERM or the parent dies. Resolves with the exit code.
  */
 export async function serveBuck2(source: RuntimeSource, options: Buck2ServeOptions): Promise<number> {

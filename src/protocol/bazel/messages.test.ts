@@ -9,7 +9,7 @@ import {
 } from "./messages.js";
 import { ProtocolError } from "./protocol-error.js";
 
-describe("WorkResponse proto encoding (bazel-worker-protocol §1.3, §2.1)", () => {
+describe("WorkResponse proto encoding (docs/protocol/bazel-worker.md §1.3, §2.1)", () => {
   it("encodes 'hello from p1' exactly as observed from Bazel 4.2.3", () => {
     const frame = encodeWorkResponseProto({ exitCode: 0, output: "hello from p1", requestId: 0 });
     expect(frame.toString("hex")).toBe(`0f120d${Buffer.from("hello from p1").toString("hex")}`);

@@ -42,7 +42,7 @@ function encoder<Desc extends DescMessage>(schema: Desc): (message: MessageShape
   };
 }
 
-/** The gRPC method paths Buck2 uses (spec §1.2). */
+/** The gRPC method paths Buck2 uses (docs/protocol/buck2-worker.md §1.2). */
 export const EXECUTE_PATH = "/worker.Worker/Execute";
 export const EXEC_PATH = "/worker.Worker/Exec";
 export const EXECUTE_STREAM_PATH = "/worker.WorkerStreaming/ExecuteStream";
