@@ -1,5 +1,5 @@
 // The fake-Buck2 harness must be able to fail: each test feeds it a worker that breaks one rule
-// real Buck2 depends on (spec docs/protocol/buck2-worker.md §15), and checks the harness notices.
+// real Buck2 depends on (docs/protocol/buck2-worker.md §15), and checks the harness notices.
 import { fileURLToPath } from "node:url";
 import { mkdtempSync, rmSync } from "node:fs";
 import { status } from "@grpc/grpc-js";

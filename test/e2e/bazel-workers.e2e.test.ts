@@ -9,7 +9,7 @@ import { snapshotBridge } from "./support/bridge-snapshot.js";
 import { isProcessAlive, parentPid, processArgv } from "./support/process-tree.js";
 
 /**
- * Real Bazel end to end (spec docs/protocol/bazel-worker.md §12.6): builds bazel-demo/ with the bazel
+ * Real Bazel end to end (docs/protocol/bazel-worker.md §12.6): builds bazel-demo/ with the bazel
  * on PATH through worker-bridge --tool probe in every worker mode, then checks what Bazel and the
  * workers did. Without bazel these tests skip with a printed reason; REQUIRE_BAZEL=1 turns that
  * into a failure (CI installs Debian's bazel-bootstrap).

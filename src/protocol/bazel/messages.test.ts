@@ -37,7 +37,7 @@ describe("WorkResponse proto encoding (docs/protocol/bazel-worker.md §1.3, §2.
   });
 });
 
-describe("WorkResponse JSON encoding (§2.2, spec README traps)", () => {
+describe("WorkResponse JSON encoding (docs/protocol/bazel-worker.md §2.2)", () => {
   it("always writes exitCode, output and requestId in lowerCamelCase, one object plus \\n", () => {
     const text = encodeWorkResponseJson({ exitCode: 0, output: "", requestId: 0 }).toString();
     expect(text).toBe('{"exitCode":0,"output":"","requestId":0}\n');
