@@ -101,7 +101,7 @@ describe("singleplex details", () => {
     await finish(w);
   });
 
-  it("spec README trap: the first JSON response is never shorter than 5 bytes and uses camelCase keys", async () => {
+  it("docs/protocol/bazel-worker.md §14 trap: the first JSON response is never shorter than 5 bytes and uses camelCase keys", async () => {
     const w = start("bazel-4.2.3-json");
     const chunks: Buffer[] = [];
     w.child.stdout!.on("data", (c: Buffer) => chunks.push(c));

@@ -290,7 +290,7 @@ describe("real Bazel end to end (docs/protocol/bazel-worker.md §12.6)", () => {
       expect(all.stderr).toMatch(/INFO: Analyzed \d+ targets/);
     });
 
-    it("watchdog: a worker that never answers is killed by PID, so the build fails instead of hanging (spec README traps, §7.1)", async () => {
+    it("watchdog: a worker that never answers is killed by PID, so the build fails instead of hanging (docs/protocol/bazel-worker.md §14, §7.1)", async () => {
       // //hang:forever runs probe --hang on a non-sandboxed worker: Bazel would wait forever.
       const run = await session.build(["//hang:forever"], [], 6_000);
       expect(run.timedOut).toBe(true);
