@@ -1,9 +1,9 @@
 import { createLogger } from "../core/logger.js";
+import { BridgeError, bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 import { splitOneShotArgs } from "../frontends/oneshot/run-once.js";
 import { createRuntime, type RuntimeOptions } from "../runtime/runtime.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
 import { BRIDGE_FLAGS_HELP, parseOptions, UsageError, type BridgeOptions } from "./options.js";
-import { BridgeError, bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 export type Mode = "buck2" | "bazel" | "oneshot";
 
@@ -24,7 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h")) {
     writeStderr(`${BRIDGE_FLAGS_HELP}\n`);
-    return 0;
+    return EXIT_CODES.ok;
   }
   let options: BridgeOptions;
   try {
