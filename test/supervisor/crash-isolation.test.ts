@@ -8,7 +8,7 @@ describe("crash isolation (issue 4 §3; field-notes §6 #6)", () => {
   it("a process that exits mid-request fails only its request, naming the exit code; others finish; it is replaced", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--tools", "2", "--concurrency", "2"] });
     const survivor = b.response(1);
-    b.send(1, ["--pid", "--sleep=1500", "--echo=survived"]);
+    b.send({ requestId: 1, arguments: ["--pid", "--sleep=1500", "--echo=survived"] });
     // Give request 1 its own process first, so the crash happens on the other one.
     await new Promise((r) => setTimeout(r, 300));
     const crashed = await b.request(2, ["--pid", "--crash"]);
