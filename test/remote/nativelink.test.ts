@@ -1,8 +1,6 @@
 // NativeLink profile (remote-persistent-workers.md §6, §10.2, scenario §10.3 6).
-import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
+import { decodeWorkRequest, FrameReader } from "../support/bazel-client/index.js";
 import { createExecutor as useExecutorNow, workerAction, type RemoteAction, type SentRequest } from "./emulator/index.js";
 import { diagnostics, useExecutor } from "./support.js";
 
@@ -27,7 +25,7 @@ describe("NativeLink (§6, §10.2 nativelink)", () => {
     const result = await nl.execute(probeAction(["--cwd", "--echo=sandboxed", "--write=out/deep/a.txt=NL"]));
     expect(result.status.code).toBe("OK");
     expect(result.exitCode).toBe(0);
-    const request = fromBinary(WorkRequestSchema, new FrameDecoder().push(sent[0]!.bytes)[0]!.body);
+    const request = decodeWorkRequest(new FrameReader().push(sent[0]!.bytes)[0]!);
     expect(request.inputs).toEqual([]);
     expect(request.sandboxDir).toMatch(/\/actions\/d/);
     expect(request.arguments).toEqual([`@${ARGFILE}`]);
