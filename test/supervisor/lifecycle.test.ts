@@ -1,6 +1,7 @@
 // Recycling, cancellation reaching the tool, hard cancel, shutdown and orphan prevention, driven
 // through the Bazel front door (proto).
 import { afterEach, describe, expect, it } from "vitest";
+import { startMarker } from "../support/job-started.js";
 import { BazelBridge, FIXTURE_TOOL, childPids, isAlive, killAllBridges, pidOf, waitUntil } from "./helpers/bazel-client.js";
 
 afterEach(() => killAllBridges());
@@ -44,8 +45,9 @@ describe("cancellation reaches the tool (issue 4 §6; field-notes §6 #7)", () =
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--concurrency", "2"] });
     const pid = pidOf(await b.request(1, ["--pid"]));
     const answer = b.response(2);
-    b.send({ requestId: 2, arguments: ["--hang"] });
-    await new Promise((r) => setTimeout(r, 300));
+    const running = startMarker();
+    b.send({ requestId: 2, arguments: [running.arg, "--hang"] });
+    await running.reached();
     b.cancel(2);
     const r = await answer;
     expect(r.wasCancelled).toBe(true);
@@ -58,8 +60,8 @@ describe("cancellation reaches the tool (issue 4 §6; field-notes §6 #7)", () =
     const b = new BazelBridge({ args: ["--tool", FIXTURE_TOOL, "--host", "process", "--abort-grace-ms", "300", "--log-level", "warn"] });
     const pid = pidOf(await b.request(1, ["--pid"]));
     const answer = b.response(2);
-    b.send({ requestId: 2, arguments: ["--ignore-abort=60000"] });
-    await new Promise((r) => setTimeout(r, 300));
+    b.send({ requestId: 2, arguments: ["--raw-stderr=request 2 running", "--ignore-abort=60000"] });
+    await b.waitForStderr(/line=request 2 running/);
     b.cancel(2);
     const r = await answer;
     expect(r.wasCancelled).toBe(true);
@@ -112,8 +114,9 @@ describe("shutdown and orphans (issue 4 §7; field-notes §6 #10)", () => {
     const pids = (await Promise.all(answers)).map(pidOf);
     expect(childPids(b.pid).sort()).toEqual([...pids].sort());
     // One of them busy at the moment of death.
-    b.send({ requestId: 3, arguments: ["--hang"] });
-    await new Promise((r) => setTimeout(r, 200));
+    const running = startMarker();
+    b.send({ requestId: 3, arguments: [running.arg, "--hang"] });
+    await running.reached();
     b.kill("SIGKILL");
     await b.exited;
     const gone = await waitUntil(() => pids.every((p) => !isAlive(p)), 5_000);

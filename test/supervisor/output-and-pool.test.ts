@@ -43,9 +43,11 @@ describe("tool process output hygiene (issue 4 §1; field-notes §6 #1)", () => 
 
 describe("pool (issue 4 §2)", () => {
   it("starts no tool process before the first request (lazy) and reuses it afterwards", async () => {
-    const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process"] });
-    // The bridge is up once it answered something; before that, give it time to (not) start a child.
-    await new Promise((r) => setTimeout(r, 500));
+    const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--log-level", "debug"] });
+    // A cancel for no request is read, logged and ignored: once it is logged the bridge is serving
+    // (an eager pool would have started its processes by then), and no job was ever sent.
+    b.cancel(99);
+    await b.waitForStderr(/ignoring cancel for a request that is not running/);
     expect(childPids(b.pid)).toEqual([]);
     const first = pidOf(await b.request(0, ["--pid"]));
     const second = pidOf(await b.request(0, ["--pid"]));
