@@ -206,6 +206,16 @@ export class FakeBazel {
     }
   }
 
+  /** Resolves once the worker's log matches `pattern`; rejects if the worker exits or time runs out first. */
+  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.log())) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`worker exited before logging ${pattern}\n${this.diagnostics()}`);
+      if (Date.now() > deadline) throw new Error(`no log line matching ${pattern} within ${timeoutMs} ms\n${this.diagnostics()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** A report for failed assertions: violations, the first 4096 stdout bytes and the log tail. */
   diagnostics(): string {
     const raw = Buffer.concat(this.rawStdout).subarray(0, 4096);
