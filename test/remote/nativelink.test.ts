@@ -75,7 +75,8 @@ describe("NativeLink (§6, §10.2 nativelink)", () => {
       const a = await quick.execute(probeAction(["--echo=a"]));
       const b = await quick.execute(probeAction(["--echo=b"]));
       expect(b.execution.workerPid).toBe(a.execution.workerPid);
-      await new Promise((r) => setTimeout(r, 4_000));
+      // The idle timer stops the worker: wait for that process to be gone, not for a guessed time.
+      expect(await processGone(a.execution.workerPid!, 20_000)).toBe(true);
       const c = await quick.execute(probeAction(["--echo=c"]));
       expect(c.execution.workerStarted).toBe(true);
       expect(c.execution.workerPid).not.toBe(a.execution.workerPid);
@@ -90,3 +91,16 @@ describe("NativeLink (§6, §10.2 nativelink)", () => {
     expect(new Set(results.map((r) => r.execution.workerPid)).size).toBe(4);
   });
 });
+
+async function processGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
