@@ -134,6 +134,17 @@ describe("catches a broken worker", () => {
     expect(() => new ResponseStream("json").push(Buffer.from("garbage{}"))).toThrow(/Expected BEGIN_OBJECT/);
   });
 
+  it("JSON: responses split at every byte, with escapes, braces and quotes inside strings, read the same", () => {
+    const outputs = ['a "quoted" {brace} [bracket] \\ back\\slash', '"} unbalanced', "ends in a backslash \\", "é\n}{", ""];
+    const text = Buffer.from(outputs.map((o, i) => JSON.stringify({ exitCode: i, output: o, requestId: i + 1 })).join(" \n"));
+    for (let cut = 0; cut <= text.length; cut++) {
+      const s = new ResponseStream("json");
+      const got = [...s.push(text.subarray(0, cut)), ...s.push(text.subarray(cut))];
+      expect(got.map((r) => r.output), `cut at ${cut}`).toEqual(outputs);
+      s.end();
+    }
+  });
+
   it("JSON: objects back to back with no delimiter (Bazel 4.2.3) and split mid-character are read", () => {
     const text = Buffer.from('{"exitCode":0,"output":"é","requestId":1}{"exitCode":2,"output":"","requestId":2}');
     const s = new ResponseStream("json");

@@ -9,59 +9,66 @@ export class JsonStreamError extends Error {
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-/** Splits text into complete top-level objects; keeps an incomplete tail for the next push. */
+/**
+ * Splits text into complete top-level objects; keeps an incomplete tail for the next push. The
+ * scan resumes where it stopped, so a large object arriving in many chunks is scanned once.
+ */
 export class JsonObjectSplitter {
   private buf = "";
+  /** Scan state inside the unfinished object at the start of `buf`. */
+  private pos = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
 
   push(text: string): string[] {
     this.buf += text;
     const out: string[] = [];
     for (;;) {
-      const start = skipWs(this.buf, 0);
-      if (start >= this.buf.length) {
-        this.buf = "";
-        return out;
-      }
-      const end = findObjectEnd(this.buf, start);
-      if (end < 0) {
+      if (this.pos === 0) {
+        const start = skipWs(this.buf, 0);
         this.buf = this.buf.slice(start);
-        return out;
+        if (this.buf.length === 0) return out;
+        if (this.buf[0] !== "{") throw new JsonStreamError(`Expected BEGIN_OBJECT but was ${JSON.stringify(this.buf.slice(0, 20))}`);
       }
-      out.push(this.buf.slice(start, end));
+      const end = this.scan();
+      if (end < 0) return out;
+      out.push(this.buf.slice(0, end));
       this.buf = this.buf.slice(end);
+      this.pos = 0;
     }
   }
 
   get pending(): string {
     return this.buf;
   }
+
+  /** Index just past the object at the start of `buf`, or -1 if it is incomplete so far. */
+  private scan(): number {
+    const s = this.buf;
+    for (let i = this.pos; i < s.length; i++) {
+      const c = s[i]!;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === "\\") this.escaped = true;
+        else if (c === '"') this.inString = false;
+        continue;
+      }
+      if (c === '"') this.inString = true;
+      else if (c === "{" || c === "[") this.depth++;
+      else if (c === "}" || c === "]") {
+        this.depth--;
+        if (this.depth === 0) return i + 1;
+      }
+    }
+    this.pos = s.length;
+    return -1;
+  }
 }
 
 function skipWs(s: string, i: number): number {
   while (i < s.length && " \t\r\n".includes(s[i]!)) i++;
   return i;
-}
-
-/** Index just past the object starting at `start`, or -1 if incomplete. Throws on a non-object. */
-function findObjectEnd(s: string, start: number): number {
-  if (s[start] !== "{") throw new JsonStreamError(`Expected BEGIN_OBJECT but was ${JSON.stringify(s.slice(start, start + 20))}`);
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < s.length; i++) {
-    const c = s[i]!;
-    if (inString) {
-      if (c === "\\") i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === "{" || c === "[") depth++;
-    else if (c === "}" || c === "]") {
-      depth--;
-      if (depth === 0) return i + 1;
-    }
-  }
-  return -1;
 }
 
 /** The top-level members of one object text, in order; a repeated key is an error, as in Bazel's reader. */

@@ -36,32 +36,49 @@ export function frame(body: Uint8Array): Buffer {
   return Buffer.concat([encodeVarint(body.length), body]);
 }
 
-/** Splits a byte stream into delimited message bodies, whatever the chunking. */
+/**
+ * Splits a byte stream into delimited message bodies, whatever the chunking. Chunks of an
+ * unfinished frame are only joined once the whole frame is there.
+ */
 export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes needed before the next frame is complete, once its length is known. */
+  private needed = 0;
 
   push(chunk: Uint8Array): Buffer[] {
-    this.buf = this.buf.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buf, chunk]);
+    this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.buffered += chunk.length;
+    if (this.buffered < this.needed) return [];
+    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
     const bodies: Buffer[] = [];
     for (;;) {
-      const head = readVarint(this.buf, 0);
-      if (head === undefined) return bodies;
-      const [length, start] = head;
-      if (length > BigInt(2 ** 31 - 1)) throw new WireError(`frame length ${length} is not a valid message size`);
-      const end = start + Number(length);
-      if (this.buf.length < end) return bodies;
-      bodies.push(this.buf.subarray(start, end));
-      this.buf = this.buf.subarray(end);
+      const head = readVarint(buf, 0);
+      let end = 0;
+      if (head !== undefined) {
+        const [length, start] = head;
+        if (length > BigInt(2 ** 31 - 1)) throw new WireError(`frame length ${length} is not a valid message size`);
+        end = start + Number(length);
+        if (buf.length >= end) {
+          bodies.push(buf.subarray(start, end));
+          buf = buf.subarray(end);
+          continue;
+        }
+      }
+      this.chunks = buf.length > 0 ? [buf] : [];
+      this.buffered = buf.length;
+      this.needed = end;
+      return bodies;
     }
   }
 
   /** Bytes of an incomplete frame still waiting for the rest. */
   get pendingBytes(): number {
-    return this.buf.length;
+    return this.buffered;
   }
 
   /** At end of stream: throws if it ended inside a frame. */
   end(): void {
-    if (this.buf.length > 0) throw new WireError(`stream ended inside a frame (${this.buf.length} bytes pending)`);
+    if (this.buffered > 0) throw new WireError(`stream ended inside a frame (${this.buffered} bytes pending)`);
   }
 }

@@ -55,7 +55,7 @@ export class BazelWorker {
   /** Description of the first stdout bytes that were not a well-formed WorkResponse. */
   garbage: string | undefined;
   stdoutBytes = 0;
-  rawStdout: Buffer = Buffer.alloc(0);
+  private readonly rawChunks: Buffer[] = [];
   stderr = "";
   exit: Exit | undefined;
   /** Resolves once the worker exited and its stdout and stderr are drained. */
@@ -93,6 +93,11 @@ export class BazelWorker {
         resolve(this.exit);
       });
     });
+  }
+
+  /** The first stdout bytes (at least 8 MiB of them), for diagnostics and "never on stdout" checks. */
+  get rawStdout(): Buffer {
+    return Buffer.concat(this.rawChunks);
   }
 
   get pid(): number {
@@ -237,7 +242,7 @@ export class BazelWorker {
 
   private onStdout(chunk: Buffer): void {
     this.stdoutBytes += chunk.length;
-    if (this.rawStdout.length < RAW_STDOUT_CAP) this.rawStdout = Buffer.concat([this.rawStdout, chunk]);
+    if (this.stdoutBytes - chunk.length < RAW_STDOUT_CAP) this.rawChunks.push(chunk);
     if (this.garbage === undefined) {
       try {
         this.responses.push(...this.stream.push(chunk));
