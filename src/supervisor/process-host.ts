@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
 import type { HostOptions } from "./create-host.js";
 import { CrashLoopDetector } from "./crash-loop.js";
+import { singleFileBuild } from "../single-file-build.js";
 import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./ipc-messages.js";
 import { describeExit, ToolProcess, type ToolProcessExit } from "./tool-process.js";
 
@@ -252,9 +253,14 @@ export class ProcessHost implements ToolHost {
   }
 }
 
-/** tool-process-main next to this file: `.js` when built, `.ts` when run from source under tsx. */
+/**
+ * tool-process-main next to this file: `.js` when built, `.ts` when run from source under tsx. The
+ * single-file build forks itself: src/bundle-main.ts starts the tool process role when it finds
+ * the config variable this host sets.
+ */
 function childEntry(): string {
   const here = fileURLToPath(import.meta.url);
+  if (singleFileBuild) return here;
   const js = join(dirname(here), "tool-process-main.js");
   if (existsSync(js)) return js;
   return join(dirname(here), "tool-process-main.ts");
