@@ -120,7 +120,7 @@ describe("buck2-demo, remote one-shot mode", () => {
 describe("buck2-demo's persistent encoding on executors without worker support (the automatic fallback)", () => {
   const plain = useExecutor("plain", { baseEnv: image.env });
   const bbStatic = useExecutor("buildbarn", { baseEnv: image.env, platformKeyExtractor: "static" });
-  const bbAction = useExecutor("buildbarn", { baseEnv: image.env, platformQueueWithNoWorkersTimeoutMs: 200 });
+  const bbAction = useExecutor("buildbarn", { baseEnv: image.env, platformQueueWithNoWorkersTimeoutMs: 0 });
   const buildfarm = useExecutor("buildfarm", { baseEnv: image.env });
 
   it("plain and Buildbarn (static extractor) run WorkerInfo.exe @argfile one-shot with the expected outputs", async () => {
