@@ -32,10 +32,12 @@ export function ensureBinaries(log: (line: string) => void = () => undefined): B
   const started = performance.now();
   if (cached.status === 0) return { ok: true, binDir: cached.stdout.trim(), built: false, buildMs: 0 };
   log("buildbarn: building the cluster's binaries (buildbarn/build.sh; about 11 min cold on 2 cores)");
-  const built = spawnSync("bash", [BUILD_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+  // A deadline, so that a stalled module download fails the suite instead of hanging CI.
+  const built = spawnSync("bash", [BUILD_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024, timeout: 45 * 60_000, killSignal: "SIGKILL" });
   const buildMs = performance.now() - started;
   if (built.status !== 0) {
-    return { ok: false, reason: `buildbarn/build.sh failed (exit ${built.status}):\n${(built.stderr ?? "").slice(-6000)}` };
+    const how = built.signal !== null ? `killed by ${built.signal} after ${Math.round(buildMs / 1000)} s` : `exit ${built.status}`;
+    return { ok: false, reason: `buildbarn/build.sh failed (${how}):\n${(built.stderr ?? "").slice(-6000)}` };
   }
   const lines = built.stdout.trim().split("\n");
   return { ok: true, binDir: lines[lines.length - 1]!, built: true, buildMs };

@@ -1,0 +1,119 @@
+// Issue 11 §3: Bazel 4.2.3 with --remote_executor/--remote_cache against a real Buildbarn cluster
+// builds bazel-demo unchanged: the probe targets of every worker mode and the 22 TypeScript
+// libraries run one-shot on the worker (the bridge, and TypeScript for tsc, are action inputs),
+// byte-identical to a local build; after `bazel clean` everything is a remote cache hit.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
+import { REPO_ROOT } from "./cluster.js";
+import { actionPathFlag, bazelBinary, BUNDLE, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster, type SpawnExec } from "./support.js";
+
+const DEMO = join(REPO_ROOT, "bazel-demo");
+const TARGETS = ["//demo/...", "//ts/..."];
+const PROBE_MNEMONICS = ["ProbeProto", "ProbeJson", "ProbeMultiplex", "ProbeMultiplexJson"];
+
+const cluster = useCluster({ platformKeyExtractor: "static" });
+let base = "";
+let session: BazelSession | undefined;
+
+/** bazel-demo as a user has it after `npm run build`: the bundle in tools/, TypeScript in node_modules/. */
+function copyDemo(): string {
+  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`);
+  base = mkdtempSync(join(tmpdir(), "wb-bb-demo-"));
+  const ws = join(base, "ws");
+  cpSync(DEMO, ws, {
+    recursive: true,
+    filter: (src) => !/\/bazel-demo\/(bazel-[^/]*|node_modules|user\.bazelrc|tools\/worker-bridge\.mjs)$/.test(src),
+  });
+  cpSync(BUNDLE, join(ws, "tools/worker-bridge.mjs"));
+  mkdirSync(join(ws, "node_modules"));
+  symlinkSync(join(REPO_ROOT, "node_modules/typescript"), join(ws, "node_modules/typescript"));
+  return ws;
+}
+
+beforeAll(async () => {
+  if (skipReason !== undefined) return;
+  session = await BazelSession.create({ bazel: bazelBinary, workspace: copyDemo(), deadlineMs: 600_000 });
+});
+
+afterAll(async () => {
+  await session?.dispose();
+  removeDir(base);
+});
+
+function context(run: BazelRun): string {
+  return `${describeExit(run)}\n${run.stderr.slice(-6000)}\n${cluster.get().logs()}`;
+}
+
+const outputsOf = async (s: BazelSession): Promise<Map<string, Buffer>> =>
+  snapshotFiles(await s.info("bazel-bin"), (rel) => rel.endsWith(".params") || rel.endsWith("-2.params") || rel.startsWith("external"));
+
+function count(spawns: SpawnExec[], by: (e: SpawnExec) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of spawns) out[by(e)] = (out[by(e)] ?? 0) + 1;
+  return out;
+}
+
+/**
+ * Median time per action of a mnemonic, in ms, from Bazel's JSON trace profile (`--profile`): the
+ * "action processing" events, named by the progress message ("ProbeProto demo/proto/file1.txt",
+ * "Compiling TypeScript //ts:lib00").
+ * Remotely that is upload, queueing, execution and download, as Bazel waits for it.
+ */
+function medianActionMs(profile: string, progressPrefix: string): { median: number; count: number } {
+  const trace = JSON.parse(readFileSync(profile, "utf8")) as { traceEvents?: { cat?: string; name?: string; dur?: number }[] };
+  const ms = (trace.traceEvents ?? [])
+    .filter((e) => e.cat === "action processing" && e.name?.startsWith(progressPrefix) && e.dur !== undefined)
+    .map((e) => e.dur! / 1000)
+    .sort((a, b) => a - b);
+  return { median: ms.length === 0 ? NaN : ms[Math.floor(ms.length / 2)]!, count: ms.length };
+}
+
+describe.skipIf(skipReason !== undefined)("Buildbarn: bazel-demo builds remotely, unchanged", () => {
+  test("probe targets in every mode and //ts/...: all remote, byte-identical to local one-shot, then all remote cache hits", async () => {
+    const s = session!;
+    const localStrategy = ["--spawn_strategy=local", ...[...PROBE_MNEMONICS, "TsCompile"].map((m) => `--strategy=${m}=local`)];
+    const localLog = join(s.root, "local.json");
+    const local = await s.build(TARGETS, [actionPathFlag(), ...localStrategy, `--execution_log_json_file=${localLog}`, `--profile=${join(s.root, "local.profile.json")}`]);
+    expect(local.exitCode, context(local)).toBe(0);
+    const localOutputs = await outputsOf(s);
+    expect(localOutputs.size).toBeGreaterThan(4 * 6 + 22);
+    expect(await s.run("clean")).toMatchObject({ exitCode: 0 });
+
+    const remoteLog = join(s.root, "remote.json");
+    const remote = await s.build(TARGETS, [
+      ...cluster.get().bazelFlags(),
+      actionPathFlag(),
+      "--remote_timeout=120",
+      `--execution_log_json_file=${remoteLog}`,
+      `--profile=${join(s.root, "remote.profile.json")}`,
+    ]);
+    expect(remote.exitCode, context(remote)).toBe(0);
+    const spawns = readExecutionLog(remoteLog);
+    expect(count(spawns, (e) => e.runner ?? "?")).toEqual({ remote: 4 * 6 + 22 });
+    expect(count(spawns, (e) => e.mnemonic ?? "?")).toEqual({ ProbeProto: 6, ProbeJson: 6, ProbeMultiplex: 6, ProbeMultiplexJson: 6, TsCompile: 22 });
+    expect(spawns.every((e) => !e.commandArgs.includes("--persistent_worker"))).toBe(true);
+    const remoteOutputs = await outputsOf(s);
+    expect([...remoteOutputs.keys()].sort()).toEqual([...localOutputs.keys()].sort());
+    for (const [path, bytes] of localOutputs) expect(remoteOutputs.get(path)?.equals(bytes), path).toBe(true);
+
+    expect(await s.run("clean")).toMatchObject({ exitCode: 0 });
+    const cachedLog = join(s.root, "cached.json");
+    const cached = await s.build(TARGETS, [...cluster.get().bazelFlags(), actionPathFlag(), `--execution_log_json_file=${cachedLog}`]);
+    expect(cached.exitCode, context(cached)).toBe(0);
+    expect(count(readExecutionLog(cachedLog), (e) => e.runner ?? "?")).toEqual({ "remote cache hit": 4 * 6 + 22 });
+    const cachedOutputs = await outputsOf(s);
+    for (const [path, bytes] of localOutputs) expect(cachedOutputs.get(path)?.equals(bytes), path).toBe(true);
+
+    expect(count(readExecutionLog(localLog), (e) => e.runner ?? "?")).toEqual({ local: 4 * 6 + 22 });
+    for (const [mnemonic, prefix] of [["ProbeProto", "ProbeProto "], ["ProbeJson", "ProbeJson "], ["TsCompile", "Compiling TypeScript "]] as const) {
+      const l = medianActionMs(join(s.root, "local.profile.json"), prefix);
+      const r = medianActionMs(join(s.root, "remote.profile.json"), prefix);
+      expect([l.count, r.count]).toEqual([mnemonic === "TsCompile" ? 22 : 6, mnemonic === "TsCompile" ? 22 : 6]);
+      console.log(`buildbarn: ${mnemonic} median per action (${r.count} actions): local one-shot ${l.median.toFixed(0)} ms, remote one-shot ${r.median.toFixed(0)} ms (${(r.median / l.median).toFixed(2)}x)`);
+    }
+    console.log(`buildbarn: bazel-demo wall: local one-shot ${(local.wallMs / 1000).toFixed(1)} s, remote ${(remote.wallMs / 1000).toFixed(1)} s, remote cache hits ${(cached.wallMs / 1000).toFixed(1)} s`);
+  });
+});
