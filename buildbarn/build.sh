@@ -92,7 +92,13 @@ main() {
   chmod -R u+w "$work/buildbarn/third_party/go-fuse"
   for patch in "${go_fuse_patches[@]}"; do
     log "applying go-fuse patch $patch.diff"
-    (cd "$work/buildbarn/third_party/go-fuse" && patch -p0 --quiet --forward <"$bbre_dir/patches/com_github_hanwen_go_fuse_v2/$patch.diff")
+    diff=$bbre_dir/patches/com_github_hanwen_go_fuse_v2/$patch.diff
+    if command -v patch >/dev/null; then
+      (cd "$work/buildbarn/third_party/go-fuse" && patch -p0 --quiet --forward <"$diff")
+    else
+      # No patch(1) on the machine: git applies the same diff (outside any repository, to cwd).
+      (cd "$work/buildbarn/third_party/go-fuse" && git apply -p0 "$diff")
+    fi
   done
 
   for name in "${commands[@]}"; do

@@ -2,40 +2,25 @@
 // builds bazel-demo unchanged: the probe targets of every worker mode and the 22 TypeScript
 // libraries run one-shot on the worker (the bridge, and TypeScript for tsc, are action inputs),
 // byte-identical to a local build; after `bazel clean` everything is a remote cache hit.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
-import { REPO_ROOT } from "./cluster.js";
-import { actionPathFlag, bazelBinary, BUNDLE, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster, type SpawnExec } from "./support.js";
+import { copyDemo, DEMO_TARGETS, medianActionMs } from "./demo-workspace.js";
+import { actionPathFlag, bazelBinary, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster, type SpawnExec } from "./support.js";
 
-const DEMO = join(REPO_ROOT, "bazel-demo");
-const TARGETS = ["//demo/...", "//ts/..."];
+const TARGETS = DEMO_TARGETS;
 const PROBE_MNEMONICS = ["ProbeProto", "ProbeJson", "ProbeMultiplex", "ProbeMultiplexJson"];
 
 const cluster = useCluster({ platformKeyExtractor: "static" });
 let base = "";
 let session: BazelSession | undefined;
 
-/** bazel-demo as a user has it after `npm run build`: the bundle in tools/, TypeScript in node_modules/. */
-function copyDemo(): string {
-  if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` first`);
-  base = mkdtempSync(join(tmpdir(), "wb-bb-demo-"));
-  const ws = join(base, "ws");
-  cpSync(DEMO, ws, {
-    recursive: true,
-    filter: (src) => !/\/bazel-demo\/(bazel-[^/]*|node_modules|user\.bazelrc|tools\/worker-bridge\.mjs)$/.test(src),
-  });
-  cpSync(BUNDLE, join(ws, "tools/worker-bridge.mjs"));
-  mkdirSync(join(ws, "node_modules"));
-  symlinkSync(join(REPO_ROOT, "node_modules/typescript"), join(ws, "node_modules/typescript"));
-  return ws;
-}
-
 beforeAll(async () => {
   if (skipReason !== undefined) return;
-  session = await BazelSession.create({ bazel: bazelBinary, workspace: copyDemo(), deadlineMs: 600_000 });
+  base = mkdtempSync(join(tmpdir(), "wb-bb-demo-"));
+  session = await BazelSession.create({ bazel: bazelBinary, workspace: copyDemo(base), deadlineMs: 600_000 });
 });
 
 afterAll(async () => {
@@ -54,21 +39,6 @@ function count(spawns: SpawnExec[], by: (e: SpawnExec) => string): Record<string
   const out: Record<string, number> = {};
   for (const e of spawns) out[by(e)] = (out[by(e)] ?? 0) + 1;
   return out;
-}
-
-/**
- * Median time per action of a mnemonic, in ms, from Bazel's JSON trace profile (`--profile`): the
- * "action processing" events, named by the progress message ("ProbeProto demo/proto/file1.txt",
- * "Compiling TypeScript //ts:lib00").
- * Remotely that is upload, queueing, execution and download, as Bazel waits for it.
- */
-function medianActionMs(profile: string, progressPrefix: string): { median: number; count: number } {
-  const trace = JSON.parse(readFileSync(profile, "utf8")) as { traceEvents?: { cat?: string; name?: string; dur?: number }[] };
-  const ms = (trace.traceEvents ?? [])
-    .filter((e) => e.cat === "action processing" && e.name?.startsWith(progressPrefix) && e.dur !== undefined)
-    .map((e) => e.dur! / 1000)
-    .sort((a, b) => a - b);
-  return { median: ms.length === 0 ? NaN : ms[Math.floor(ms.length / 2)]!, count: ms.length };
 }
 
 describe.skipIf(skipReason !== undefined)("Buildbarn: bazel-demo builds remotely, unchanged", () => {

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterAll, beforeAll, expect, inject } from "vitest";
 import { BuildbarnCluster, isAlive, liveClusterPids, REPO_ROOT, type ClusterOptions } from "./cluster.js";
+import { BUNDLE } from "./demo-workspace.js";
 
 export const CHECKS_WORKSPACE = join(REPO_ROOT, "test/buildbarn/workspace");
-export const BUNDLE = join(REPO_ROOT, "dist/worker-bridge.mjs");
 
 const provided = inject("buildbarn");
 /** Why the suite cannot run here (printed by the global setup), or undefined when it can. */
