@@ -34,7 +34,7 @@ try {
   const remoteProfile = await build("remote", cluster.bazelFlags());
   console.log("| action | local one-shot: median ms | remote one-shot (Buildbarn): median ms | remote / local |");
   console.log("|---|---|---|---|");
-  for (const [label, prefix] of [["probe (ProbeProto)", "ProbeProto "], ["probe (ProbeJson)", "ProbeJson "], ["tsc (TsCompile)", "Compiling TypeScript "]] as const) {
+  for (const [label, prefix] of [["probe (4 mnemonics)", "Probe"], ["tsc (TsCompile)", "Compiling TypeScript "]] as const) {
     const l = medianActionMs(localProfile, prefix);
     const r = medianActionMs(remoteProfile, prefix);
     console.log(`| ${label}, ${r.count} actions | ${l.median.toFixed(0)} | ${r.median.toFixed(0)} | ${(r.median / l.median).toFixed(2)}x |`);
