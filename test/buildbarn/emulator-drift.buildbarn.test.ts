@@ -26,6 +26,7 @@ afterAll(async () => {
   await emulator?.close();
   killAllChildren();
   await session?.dispose();
+  expect(session?.serverPid(), "Bazel server still running").toBeUndefined();
   removeDir(workspace);
 });
 

@@ -19,6 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.dispose();
+  expect(session?.serverPid(), "Bazel server still running").toBeUndefined();
   removeDir(workspace);
 });
 
