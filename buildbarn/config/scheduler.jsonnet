@@ -29,9 +29,11 @@ local common = import 'common.libsonnet';
   synchronizeAuthorizer: common.allowAll,
   actionRouter: {
     simple: {
-      // `static: {}` files every action under the empty platform the worker registers with,
-      // whatever platform properties the client sends (persistentWorkerKey included). BB_PLATFORM_KEY_EXTRACTOR
-      // selects `action` or `actionAndCommand` instead, for the test that records what they do.
+      // BB_PLATFORM_KEY_EXTRACTOR is `static` (test/buildbarn/cluster.ts's default): `static: {}`
+      // files every action under the empty platform the worker registers with, whatever platform
+      // properties the client sends (persistentWorkerKey included). `action` and
+      // `actionAndCommand` are set only by the test that records what they do
+      // (docs/remote-execution.md, "Buildbarn").
       platformKeyExtractor: { [std.extVar('BB_PLATFORM_KEY_EXTRACTOR')]: {} },
       invocationKeyExtractors: [{ correlatedInvocationsId: {} }, { toolInvocationId: {} }],
       initialSizeClassAnalyzer: {
@@ -40,7 +42,8 @@ local common = import 'common.libsonnet';
       },
     },
   },
-  // How long an action whose platform no worker has waits before failing (900 s in Buildbarn's
-  // examples; short here so that a mismatch fails a test quickly).
+  // For a platform no worker has, the window after the scheduler's start during which Execute
+  // answers UNAVAILABLE (clients retry) instead of FAILED_PRECONDITION; also how long an emptied
+  // platform queue is kept. 900 s in Buildbarn's examples; 15 s here unless a test sets it.
   platformQueueWithNoWorkersTimeout: std.extVar('BB_NO_WORKERS_TIMEOUT'),
 }
