@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/buildbarn/**/*.buildbarn.test.ts"],
-    // Builds the cluster's binaries first when they are not cached (about 11 min cold on 2 cores).
+    // Builds the cluster's binaries first when they are not cached (about 15 min cold on 2 cores).
     globalSetup: ["test/buildbarn/global-setup.ts"],
     testTimeout: 900_000,
     hookTimeout: 900_000,

@@ -22,7 +22,7 @@ export type PlatformKeyExtractor = "static" | "action" | "actionAndCommand";
 export type BinariesResult = { ok: true; binDir: string; built: boolean; buildMs: number } | { ok: false; reason: string };
 
 /**
- * The cluster's binaries: the cached ones, or built now by buildbarn/build.sh (about 11 min cold
+ * The cluster's binaries: the cached ones, or built now by buildbarn/build.sh (about 15 min cold
  * on 2 cores). Never throws: a missing `go` or an unreachable module proxy becomes a reason.
  */
 export function ensureBinaries(log: (line: string) => void = () => undefined): BinariesResult {
@@ -31,7 +31,7 @@ export function ensureBinaries(log: (line: string) => void = () => undefined): B
   const cached = spawnSync("bash", [BUILD_SCRIPT, "--print-dir"], { encoding: "utf8" });
   const started = performance.now();
   if (cached.status === 0) return { ok: true, binDir: cached.stdout.trim(), built: false, buildMs: 0 };
-  log("buildbarn: building the cluster's binaries (buildbarn/build.sh; about 11 min cold on 2 cores)");
+  log("buildbarn: building the cluster's binaries (buildbarn/build.sh; about 15 min cold on 2 cores)");
   // A deadline, so that a stalled module download fails the suite instead of hanging CI.
   const built = spawnSync("bash", [BUILD_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024, timeout: 45 * 60_000, killSignal: "SIGKILL" });
   const buildMs = performance.now() - started;
