@@ -10,15 +10,16 @@ load("@prelude//utils:argfile.bzl", "at_argfile")
 
 def _bridge_tool_impl(ctx: AnalysisContext) -> list[Provider]:
     return [
-        DefaultInfo(default_output = ctx.attrs.src),
-        RunInfo(args = cmd_args(ctx.attrs.src)),
+        DefaultInfo(default_output = ctx.attrs.src, other_outputs = [ctx.attrs.bundle]),
+        RunInfo(args = cmd_args(ctx.attrs.src, ctx.attrs.bundle)),
     ]
 
-# A checked-in launcher script as a runnable tool (its path is an artifact, so it becomes an
-# input of every action that uses it).
+# The checked-in launcher script and the single-file bridge it runs, as one runnable tool:
+# `<launcher> <bundle>`. Both are artifacts, so both become inputs of every action that uses it.
 bridge_tool = rule(
     impl = _bridge_tool_impl,
     attrs = {
+        "bundle": attrs.source(),
         "src": attrs.source(),
     },
 )
@@ -76,7 +77,7 @@ def _demo_impl(ctx: AnalysisContext) -> list[Provider]:
     worker = ctx.attrs._worker
     ctx.actions.run(
         # Buck2 no longer puts WorkerInfo.exe's files into a remote action's input root, so the
-        # launcher is attached here as a hidden input too.
+        # launcher and the bundle are attached here as hidden inputs too.
         cmd_args(argfile, hidden = worker[RunInfo].args),
         category = "demo",
         identifier = ctx.label.name,

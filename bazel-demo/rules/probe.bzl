@@ -46,8 +46,9 @@ def _probe_files_impl(ctx):
 
         # Startup args: the same for every action of this mnemonic, so they share one worker.
         # They must not contain a flagfile: Bazel moves every @/--flagfile= argument into the
-        # request (spec §3.2).
+        # request (docs/protocol/bazel-worker.md §3.2).
         startup = ctx.actions.args()
+        startup.add(ctx.file._bridge)
         startup.add("--tool", "probe")
         startup.add("--protocol=" + mode.protocol)
         startup.add("--log-level=info")
@@ -78,18 +79,13 @@ def _probe_files_impl(ctx):
         if ctx.attr.exit_code:
             request.add("--exit=%d" % ctx.attr.exit_code)
 
-        # Workers get exactly this env (plus TMPDIR), no PATH. `--define=worker_bridge_repo=DIR`
-        # points the wrapper at another worker-bridge checkout (the e2e tests use a snapshot of
-        # dist/ so that a concurrent `npm run build` cannot change the bridge mid-test).
-        env = {}
-        repo = ctx.var.get("worker_bridge_repo", "")
-        if repo:
-            env["WORKER_BRIDGE_REPO"] = repo
-
+        # The launcher finds node on the default shell environment's PATH (or
+        # --action_env=WORKER_BRIDGE_NODE); without it, workers and remote actions get no PATH.
         ctx.actions.run(
             executable = ctx.executable._worker,
+            tools = [ctx.file._bridge],
             arguments = [startup, request],
-            env = env,
+            use_default_shell_env = True,
             inputs = inputs,
             outputs = [out],
             mnemonic = mode.mnemonic,
@@ -111,6 +107,11 @@ probe_files = rule(
         "_worker": attr.label(
             default = "//tools:worker-bridge",
             executable = True,
+            allow_single_file = True,
+            cfg = "exec",
+        ),
+        "_bridge": attr.label(
+            default = "//tools:worker-bridge.mjs",
             allow_single_file = True,
             cfg = "exec",
         ),

@@ -71,9 +71,13 @@ def _ts_library_impl(ctx):
     request.set_param_file_format("multiline")
     request.add("-p", tsconfig.path)
 
+    # The bridge and TypeScript are `tools`: inputs that are also part of the persistent worker's
+    # key. TypeScript sits at <input root>/node_modules/typescript, where the tsc tool looks.
     ctx.actions.run(
         executable = ctx.executable._worker,
-        arguments = ["--tool", "tsc", request],
+        tools = [ctx.file._bridge] + ctx.files._typescript,
+        arguments = [ctx.file._bridge.path, "--tool", "tsc", request],
+        use_default_shell_env = True,
         inputs = depset(srcs + [tsconfig], transitive = [dep_declarations]),
         outputs = outputs,
         mnemonic = "TsCompile",
@@ -103,5 +107,11 @@ ts_library = rule(
             allow_single_file = True,
             cfg = "exec",
         ),
+        "_bridge": attr.label(
+            default = "//tools:worker-bridge.mjs",
+            allow_single_file = True,
+            cfg = "exec",
+        ),
+        "_typescript": attr.label(default = "//:typescript", cfg = "exec"),
     },
 )

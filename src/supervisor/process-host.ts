@@ -6,6 +6,7 @@ import type { HostResult, HostStats, PreparedJob, ToolHost } from "../core/job.j
 import type { Logger } from "../core/logger.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { CrashLoopDetector } from "./crash-loop.js";
+import { singleFileBuild } from "../single-file-build.js";
 import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./tool-process-ipc.js";
 import { describeExit, STARTUP_ALLOWANCE_MS, ToolProcess, type ToolProcessExit } from "./tool-process.js";
 
@@ -274,9 +275,14 @@ export class ProcessHost implements ToolHost {
   }
 }
 
-/** tool-process-main next to this file: `.js` when built, `.ts` when run from source under tsx. */
+/**
+ * tool-process-main next to this file: `.js` when built, `.ts` when run from source under tsx. The
+ * single-file build forks itself: src/bundle-main.ts starts the tool process role when it finds
+ * the config variable this host sets.
+ */
 function childEntry(): string {
   const here = fileURLToPath(import.meta.url);
+  if (singleFileBuild) return here;
   const js = join(dirname(here), "tool-process-main.js");
   if (existsSync(js)) return js;
   return join(dirname(here), "tool-process-main.ts");

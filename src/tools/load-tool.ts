@@ -1,14 +1,37 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isToolDefinition, type ToolDefinition } from "../tool-api/define-tool.js";
 import { BridgeError, errorText } from "../errors.js";
+import { singleFileBuild } from "../single-file-build.js";
+import { isToolDefinition, type ToolDefinition } from "../tool-api/define-tool.js";
 
-/** Built-in tools, by the name `--tool NAME` accepts. Values are module URLs relative to this file. */
-const BUILTIN_TOOLS: Readonly<Record<string, string>> = {
-  probe: "./probe.js",
-  tsc: "./tsc/index.js",
+interface BuiltinTool {
+  /** Module URL relative to this file. */
+  readonly path: string;
+  /** A literal import, so that the single-file build carries the tool inside it. */
+  readonly load: () => Promise<Record<string, unknown>>;
+}
+
+/** Built-in tools, by the name `--tool NAME` accepts. */
+const BUILTIN_TOOLS: Readonly<Record<string, BuiltinTool>> = {
+  probe: { path: "./probe.js", load: () => import("./probe.js") },
+  tsc: { path: "./tsc/index.js", load: () => import("./tsc/index.js") },
 };
+
+/**
+ * A built-in tool's module URL. In the single-file build it names the bundle itself, with the
+ * tool in the fragment (a path given to --tool never has one: `#` is escaped in file URLs).
+ */
+function builtinUrl(name: string, tool: BuiltinTool): string {
+  return singleFileBuild ? `${import.meta.url}#tool=${name}` : new URL(tool.path, import.meta.url).href;
+}
+
+function builtinByUrl(moduleUrl: string): BuiltinTool | undefined {
+  for (const [name, tool] of Object.entries(BUILTIN_TOOLS)) {
+    if (builtinUrl(name, tool) === moduleUrl) return tool;
+  }
+  return undefined;
+}
 
 export class ToolLoadError extends BridgeError {
   override readonly name = "ToolLoadError";
@@ -24,7 +47,7 @@ export function builtinToolNames(): string[] {
  */
 export function resolveToolModule(spec: string, cwd: string): string {
   const builtin = BUILTIN_TOOLS[spec];
-  if (builtin !== undefined) return new URL(builtin, import.meta.url).href;
+  if (builtin !== undefined) return builtinUrl(spec, builtin);
   if (spec.startsWith("file:")) return spec;
   const path = isAbsolute(spec) ? spec : resolve(cwd, spec);
   if (!existsSync(path)) {
@@ -39,7 +62,8 @@ export function resolveToolModule(spec: string, cwd: string): string {
 export async function loadTool(moduleUrl: string): Promise<ToolDefinition<unknown>> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(moduleUrl)) as Record<string, unknown>;
+    const builtin = builtinByUrl(moduleUrl);
+    mod = builtin ? await builtin.load() : ((await import(moduleUrl)) as Record<string, unknown>);
   } catch (err) {
     throw new ToolLoadError(`cannot load tool module ${moduleUrl}: ${errorText(err)}`);
   }

@@ -17,7 +17,7 @@ interface DemoTarget {
   args: string[];
 }
 interface DemoData {
-  worker: { name: string; bridge: string; tool: string; concurrency: number | null };
+  worker: { name: string; bridge: string; bundle: string; tool: string; concurrency: number | null };
   targets: DemoTarget[];
 }
 
@@ -37,8 +37,8 @@ afterAll(() => {
   }
 });
 
-/** The rendered WorkerInfo.exe (= the fallback WorkerRunInfo.exe): project-relative launcher path. */
-const workerExe = [data.worker.bridge, "--tool", data.worker.tool];
+/** The rendered WorkerInfo.exe (= the fallback WorkerRunInfo.exe): project-relative launcher and bundle paths. */
+const workerExe = [data.worker.bridge, data.worker.bundle, "--tool", data.worker.tool];
 
 /** What `at_argfile` writes for a demo: one argument per line, output paths project-relative. */
 function renderArgfile(target: DemoTarget): { argfile: string; output: string } {
@@ -52,8 +52,8 @@ function renderArgfile(target: DemoTarget): { argfile: string; output: string } 
 }
 
 function newHarness(): FakeBuck2 {
-  // The launcher runs `node`; Buck2's daemon env would have it on PATH, NODE makes sure.
-  const h = pool.create({ projectRoot: DEMO, inheritedEnv: { ...process.env, NODE: process.execPath } });
+  // The launcher runs `node`; Buck2's daemon env would have it on PATH, WORKER_BRIDGE_NODE makes sure.
+  const h = pool.create({ projectRoot: DEMO, inheritedEnv: { ...process.env, WORKER_BRIDGE_NODE: process.execPath } });
   created.push(`buck-out/v2/tmp/${h.traceId.slice(0, 8)}`);
   return h;
 }
@@ -82,6 +82,8 @@ describe("buck2-demo", () => {
     expect(worker![3]).toBe(data.worker.tool);
     expect(worker![4] === "None" ? null : Number(worker![4])).toBe(data.worker.concurrency);
     expect(read("tools/BUCK")).toContain(`src = "${data.worker.bridge.replace("tools/", "")}"`);
+    expect(read("tools/BUCK")).toContain(`bundle = "${data.worker.bundle.replace("tools/", "")}"`);
+    expect(read("defs.bzl")).toContain("RunInfo(args = cmd_args(ctx.attrs.src, ctx.attrs.bundle))");
     // The rule's fixed arguments, which this test renders into the argfile too.
     expect(read("defs.bzl")).toMatch(/format = "--write=\{\}=" \+ ctx\.attrs\.text\),\s*(#[^\n]*\n\s*)*"--env=WORKER_SOCKET",\s*"--pid",\s*ctx\.attrs\.args,/);
   });

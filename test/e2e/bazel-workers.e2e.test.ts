@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, requireBuiltCli } from "../support/paths.js";
-import { DEMO_MNEMONICS, DEMO_MODES, DEMO_TARGETS, DEMO_WORKSPACE, LOCAL_STRATEGY_FLAGS, type DemoMnemonic } from "./bazel-runner.js";
+import { DEMO_MNEMONICS, DEMO_MODES, DEMO_TARGETS, LOCAL_STRATEGY_FLAGS, type DemoMnemonic } from "./bazel-runner.js";
 import { BazelSession, bazelVersion, describeExit, findBazel, type BuildRun, type ObservedAction } from "./support/bazel-session.js";
-import { snapshotBridge } from "./support/bridge-snapshot.js";
+import { privateDemoWorkspace, type DemoWorkspace } from "./support/demo-workspace.js";
 import { isProcessAlive, parentPid, processArgv } from "./support/process-tree.js";
 
 /**
@@ -105,18 +105,17 @@ describe("real Bazel end to end (docs/protocol/bazel-worker.md §12.6)", () => {
     let coldBuild: BuildRun;
     let binDir: string;
     let workerOutputs: Snapshot;
-    let bridgeCli: string;
+    let workspace: DemoWorkspace | undefined;
     /** Bridge argv behind each probe pid seen in the cold build, read while the server still runs. */
     const workerArgv = new Map<number, string[] | undefined>();
 
     beforeAll(async () => {
       requireBuiltCli();
       version = bazelVersion(bazel!);
-      session = await BazelSession.create({ bazel: bazel!, workspace: DEMO_WORKSPACE });
-      // Workers run a private copy of dist/: other engineers' `npm run build` must not swap the
-      // bridge under a running test. The wrapper finds it through the action env (rules/probe.bzl).
-      bridgeCli = join(await snapshotBridge(REPO_ROOT, session.root), "dist", "cli.js");
-      session.addBuildFlags(`--define=worker_bridge_repo=${dirname(dirname(bridgeCli))}`);
+      // A private copy of the workspace and its bundle: other engineers' `npm run build` must not
+      // swap the bridge under a running test.
+      workspace = await privateDemoWorkspace(REPO_ROOT);
+      session = await BazelSession.create({ bazel: bazel!, workspace: workspace.dir });
       const started = performance.now();
       binDir = await session.info("bazel-bin"); // also starts the server
       const serverStartMs = performance.now() - started;
@@ -131,6 +130,7 @@ describe("real Bazel end to end (docs/protocol/bazel-worker.md §12.6)", () => {
 
     afterAll(async () => {
       await session?.dispose();
+      workspace?.dispose();
     });
 
     it("worker strategy: every demo action runs on a persistent worker and writes its declared output (§3.1, §10)", () => {
@@ -197,9 +197,10 @@ describe("real Bazel end to end (docs/protocol/bazel-worker.md §12.6)", () => {
         for (const pid of pidsOf(byMnemonic(coldBuild.actions, mnemonic))) {
           const argv = workerArgv.get(pid);
           expect(argv, `no bridge process with --persistent_worker above probe pid ${pid}`).toBeDefined();
-          // node <bridge>/dist/cli.js <startup args> --persistent_worker: the wrapper exec'd node
-          // on the bridge's CLI, and Bazel appended --persistent_worker last.
-          expect(argv!.slice(1, 2), `bridge argv above probe pid ${pid}: ${JSON.stringify(argv)}`).toEqual([bridgeCli]);
+          // node tools/worker-bridge.mjs <startup args> --persistent_worker: the launcher exec'd
+          // node on the bundle (an input, named relative to the execroot), and Bazel appended
+          // --persistent_worker last.
+          expect(argv!.slice(1, 2), `bridge argv above probe pid ${pid}: ${JSON.stringify(argv)}`).toEqual([workspace!.bundle]);
           expect(argv!.at(-1)).toBe("--persistent_worker");
           expect(argv!).toContain(wantJson ? "--protocol=json" : "--protocol=proto");
           expect(argv!.some((a) => a.startsWith("@"))).toBe(false);

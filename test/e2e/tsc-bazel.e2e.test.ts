@@ -2,12 +2,12 @@
 // `worker-bridge --tool tsc` as a persistent worker, one-shot with --strategy=TsCompile=local, and
 // with --worker_sandboxing: every output must be byte-identical, and a type error must be reported
 // identically by the worker and one-shot.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { DEMO_WORKSPACE, REPO_ROOT } from "./bazel-runner.js";
+import { REPO_ROOT } from "./bazel-runner.js";
 import { BazelSession, describeExit, findBazel, type BazelRun } from "./support/bazel-session.js";
+import { privateDemoWorkspace, type DemoWorkspace } from "./support/demo-workspace.js";
 
 const bazel = findBazel();
 const required = process.env.REQUIRE_BAZEL === "1";
@@ -17,34 +17,23 @@ if (bazel === undefined) {
 }
 const LIBRARIES = 22;
 
-// A private copy of the workspace, so the test can edit sources; tools/ is a symlink so the worker
-// wrapper still finds this repository's dist/cli.js through its real location.
-let base = "";
+// A private copy of the workspace (with its own copy of the bundle, and node_modules/typescript
+// linked to this repository's), so the test can edit sources and a concurrent build cannot swap
+// the bridge.
+let demo: DemoWorkspace | undefined;
 let workspace = "";
 let session: BazelSession | undefined;
-let bridgeFlags: string[] = [];
 
 beforeAll(async () => {
   if (bazel === undefined) return;
-  base = mkdtempSync(join(tmpdir(), "tsc-bazel-"));
-  workspace = join(base, "ws");
-  mkdirSync(workspace);
-  cpSync(join(DEMO_WORKSPACE, "WORKSPACE"), join(workspace, "WORKSPACE"));
-  if (existsSync(join(DEMO_WORKSPACE, ".bazelrc"))) cpSync(join(DEMO_WORKSPACE, ".bazelrc"), join(workspace, ".bazelrc"));
-  symlinkSync(join(DEMO_WORKSPACE, "tools"), join(workspace, "tools"));
-  cpSync(join(DEMO_WORKSPACE, "ts"), join(workspace, "ts"), { recursive: true });
-  // A private snapshot of the built bridge: other work may rebuild dist/ while Bazel runs.
-  const repo = join(base, "bridge");
-  cpSync(join(REPO_ROOT, "dist"), join(repo, "dist"), { recursive: true });
-  cpSync(join(REPO_ROOT, "package.json"), join(repo, "package.json"));
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(repo, "node_modules"));
-  bridgeFlags = [`--action_env=WORKER_BRIDGE_REPO=${repo}`];
+  demo = await privateDemoWorkspace(REPO_ROOT);
+  workspace = demo.dir;
   session = await BazelSession.create({ bazel, workspace, deadlineMs: 420_000 });
 });
 
 afterAll(async () => {
   await session?.dispose();
-  if (base) rmSync(base, { recursive: true, force: true });
+  demo?.dispose();
 });
 
 function snapshot(dir: string, base = dir, out = new Map<string, string>()): Map<string, string> {
@@ -67,7 +56,7 @@ test.skipIf(bazel === undefined)("22 TypeScript libraries: worker and one-shot b
   const s = session!;
   const bin = join(await s.info("bazel-bin"), "ts");
 
-  const first = await s.build(["//ts/..."], bridgeFlags);
+  const first = await s.build(["//ts/..."]);
   mustSucceed(first, "worker build");
   expect(first.processes.worker, first.stderr.slice(-3000)).toBe(LIBRARIES);
   const firstOutputs = snapshot(bin);
@@ -76,14 +65,14 @@ test.skipIf(bazel === undefined)("22 TypeScript libraries: worker and one-shot b
   // An edit that keeps lib03's declarations: only lib03 is recompiled, by the warm worker.
   const util = join(workspace, "ts/lib03/util.ts");
   writeFileSync(util, readFileSync(util, "utf8").replace("`lib03#", "`lib03 edited #"));
-  const edited = await s.build(["//ts/..."], bridgeFlags);
+  const edited = await s.build(["//ts/..."]);
   mustSucceed(edited, "worker build after an edit");
   expect(edited.processes.worker).toBeGreaterThanOrEqual(1);
   const workerOutputs = snapshot(bin);
   expect(workerOutputs.get("lib03/util.js")).toContain("lib03 edited #");
 
   mustSucceed(await s.run("clean"), "bazel clean");
-  const local = await s.build(["//ts/..."], [...bridgeFlags, "--strategy=TsCompile=local"]);
+  const local = await s.build(["//ts/..."], ["--strategy=TsCompile=local"]);
   mustSucceed(local, "one-shot build");
   expect(local.processes.worker ?? 0).toBe(0);
   const localOutputs = snapshot(bin);
@@ -92,7 +81,7 @@ test.skipIf(bazel === undefined)("22 TypeScript libraries: worker and one-shot b
 
   // Sandboxed workers: the request's cwd is a per-worker sandbox of symlinks to the inputs.
   mustSucceed(await s.run("clean"), "bazel clean");
-  const sandboxed = await s.build(["//ts/..."], [...bridgeFlags, "--worker_sandboxing"]);
+  const sandboxed = await s.build(["//ts/..."], ["--worker_sandboxing"]);
   mustSucceed(sandboxed, "sandboxed worker build");
   expect(sandboxed.processes.worker).toBe(LIBRARIES);
   const sandboxedOutputs = snapshot(bin);
@@ -101,10 +90,10 @@ test.skipIf(bazel === undefined)("22 TypeScript libraries: worker and one-shot b
   // A type error: the same diagnostics, and a failed action, either way.
   const index = join(workspace, "ts/lib05/index.ts");
   writeFileSync(index, readFileSync(index, "utf8") + 'export const broken: number = "not a number";\n');
-  const workerError = await s.build(["//ts/..."], [...bridgeFlags, "--keep_going"]);
+  const workerError = await s.build(["//ts/..."], ["--keep_going"]);
   expect(workerError.exitCode).not.toBe(0);
   mustSucceed(await s.run("clean"), "bazel clean");
-  const localError = await s.build(["//ts/..."], [...bridgeFlags, "--keep_going", "--strategy=TsCompile=local"]);
+  const localError = await s.build(["//ts/..."], ["--keep_going", "--strategy=TsCompile=local"]);
   expect(localError.exitCode).not.toBe(0);
   expect(diagnosticLines(workerError.stderr)).toEqual(diagnosticLines(localError.stderr));
   expect(diagnosticLines(workerError.stderr).join("\n")).toMatch(/ts\/lib05\/index\.ts\(\d+,\d+\): error TS2322/);

@@ -1,6 +1,7 @@
 // The REAPI actions Buck2 sends for buck2-demo's remote platforms, derived from the demo's own
 // files: demo-targets.json (targets, worker), platforms/defs.bzl (remote_execution_properties),
-// tools/worker-bridge (the launcher, the only file of WorkerInfo.exe), defs.bzl's argfile layout.
+// tools/worker-bridge and tools/worker-bridge.mjs (the launcher and the bundle it runs, the files of
+// WorkerInfo.exe), defs.bzl's argfile layout.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "./emulator/bridge-actions.js";
@@ -16,7 +17,7 @@ export interface DemoTarget {
 }
 
 export interface DemoData {
-  readonly worker: { readonly name: string; readonly bridge: string; readonly tool: string };
+  readonly worker: { readonly name: string; readonly bridge: string; readonly bundle: string; readonly tool: string };
   readonly targets: readonly DemoTarget[];
 }
 
@@ -56,9 +57,11 @@ export interface DemoAction {
  * One demo target's remote action. `persistent`: the remote-persistent-workers platform
  * (WorkerInfo.exe + @argfile, key appended); otherwise the remote platform (the fallback
  * RunInfo command, no key). `launcherInInputs: false` reproduces Buck2's input-root caveat
- * (`dea3712c14`) for a rule that does not attach the launcher as a hidden input.
+ * (`dea3712c14`) for a rule that does not attach the launcher as a hidden input;
+ * `bundleInInputs: false` leaves out the bundle alone. The bundle is buck2-demo/tools/worker-bridge.mjs,
+ * which `npm run build` copies there.
  */
-export function demoAction(target: DemoTarget, options: { persistent: boolean; launcherInInputs?: boolean }): DemoAction {
+export function demoAction(target: DemoTarget, options: { persistent: boolean; launcherInInputs?: boolean; bundleInInputs?: boolean }): DemoAction {
   const demo = loadDemo();
   const dir = `buck-out/v2/gen/root/${CFG}/__${target.name}__`;
   const output = `${dir}/${target.name}.txt`;
@@ -67,13 +70,16 @@ export function demoAction(target: DemoTarget, options: { persistent: boolean; l
   const lines = [`--write=${output}=${target.text}`, "--env=WORKER_SOCKET", "--pid", ...target.args];
   const launcherPath = demo.worker.bridge;
   const launcher: ToolFile = { path: launcherPath, content: readFileSync(join(DEMO_DIR, launcherPath)) };
-  const exe = [launcherPath, "--tool", demo.worker.tool];
+  const bundlePath = demo.worker.bundle;
+  const bundle: ToolFile = { path: bundlePath, content: readFileSync(join(DEMO_DIR, bundlePath)) };
+  const exe = [launcherPath, bundlePath, "--tool", demo.worker.tool];
   const properties = loadRemoteExecutionProperties();
   const command = options.persistent
-    ? buck2RemoteCommand({ workerExe: exe, actionArgs: [`@${argfile}`], remoteExecutionProperties: properties, toolFiles: [launcher] })
+    ? buck2RemoteCommand({ workerExe: exe, actionArgs: [`@${argfile}`], remoteExecutionProperties: properties, toolFiles: [launcher, bundle] })
     : buck2PlainCommand([...exe, `@${argfile}`], properties);
   const inputRoot: Record<string, InputFile> = { [argfile]: atArgfileContent(lines) };
   if (options.launcherInInputs !== false) inputRoot[launcherPath] = { content: launcher.content, executable: true };
+  if (options.bundleInInputs !== false) inputRoot[bundlePath] = { content: bundle.content, executable: true };
   return {
     target,
     output,

@@ -2,16 +2,16 @@
 // buck2-demo's remote platforms, run through the BuildBuddy and no-support profiles (issue 6
 // item 3), plus the input-root caveat (scenario §10.3 8).
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { BUCK2_REMOTE_ARGFILE_ERROR, buck2RemoteCommand, buck2WorkerKey, runnerImageEnv, type ActionResult } from "./emulator/index.js";
+import { dirname } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BUCK2_REMOTE_ARGFILE_ERROR, buck2RemoteCommand, buck2WorkerKey, type ActionResult } from "./emulator/index.js";
 import { demoAction, loadDemo, loadRemoteExecutionProperties, type DemoTarget } from "./buck2-demo-actions.js";
 import { diagnostics, pidOf, useExecutor } from "./support.js";
 
 const demo = loadDemo();
-// The runner image: node plus `worker-bridge` on PATH (the demo launcher's last fallback).
-const image = runnerImageEnv();
-afterAll(() => rmSync(image.dir, { recursive: true, force: true }));
+// The runner image has Node and a shell, nothing of worker-bridge: the launcher and the bundle come
+// with the action's inputs.
+const image = { env: { PATH: `${dirname(process.execPath)}:/usr/bin:/bin` } };
 
 describe("Buck2's REAPI Command for remote persistent workers (§2.2)", () => {
   it("argument rule: an action arg without the @, -flagfile or --flagfile prefix fails with Buck2's message", () => {
@@ -42,7 +42,7 @@ describe("Buck2's REAPI Command for remote persistent workers (§2.2)", () => {
   it("buck2-demo's remote-persistent platform: WorkerInfo.exe + @argfile, sorted Starlark-stringified properties, key appended last", () => {
     const target = demo.targets[0]!;
     const { action, argfile } = demoAction(target, { persistent: true });
-    expect(action.arguments).toEqual([demo.worker.bridge, "--tool", demo.worker.tool, `@${argfile}`]);
+    expect(action.arguments).toEqual([demo.worker.bridge, demo.worker.bundle, "--tool", demo.worker.tool, `@${argfile}`]);
     const props = loadRemoteExecutionProperties();
     expect(props["recycle-runner"]).toBe(true);
     const names = action.platform.map((p) => p.name);
@@ -77,7 +77,7 @@ describe("buck2-demo, remote persistent mode on BuildBuddy", () => {
       expectDemoOutput(target, output, result);
       results.push(result);
     }
-    expect(results[0]!.execution.argv).toEqual([demo.worker.bridge, "--tool", demo.worker.tool, "--persistent_worker"]);
+    expect(results[0]!.execution.argv).toEqual([demo.worker.bridge, demo.worker.bundle, "--tool", demo.worker.tool, "--persistent_worker"]);
     expect(results.map((r) => r.execution.workerStarted)).toEqual(demo.targets.map((_, i) => i === 0));
     expect(new Set(results.map((r) => pidOf(r))).size).toBe(1);
   });
@@ -108,7 +108,7 @@ describe("buck2-demo, remote one-shot mode", () => {
         expect(action.platform.map((p) => p.name)).not.toContain("persistentWorkerKey");
         const result = await executor.execute(action);
         expect(result.execution.path).toBe("one-shot");
-        expect(result.execution.argv).toEqual([demo.worker.bridge, "--tool", demo.worker.tool, `@${argfile}`]);
+        expect(result.execution.argv).toEqual([demo.worker.bridge, demo.worker.bundle, "--tool", demo.worker.tool, `@${argfile}`]);
         expectDemoOutput(target, output, result);
         pids.push(pidOf(result));
       }
@@ -120,7 +120,7 @@ describe("buck2-demo, remote one-shot mode", () => {
 describe("buck2-demo's persistent encoding on executors without worker support (the automatic fallback)", () => {
   const plain = useExecutor("plain", { baseEnv: image.env });
   const bbStatic = useExecutor("buildbarn", { baseEnv: image.env, platformKeyExtractor: "static" });
-  const bbAction = useExecutor("buildbarn", { baseEnv: image.env, platformQueueWithNoWorkersTimeoutMs: 200 });
+  const bbAction = useExecutor("buildbarn", { baseEnv: image.env, platformQueueWithNoWorkersTimeoutMs: 0 });
   const buildfarm = useExecutor("buildfarm", { baseEnv: image.env });
 
   it("plain and Buildbarn (static extractor) run WorkerInfo.exe @argfile one-shot with the expected outputs", async () => {
@@ -154,5 +154,13 @@ describe("buck2-demo's persistent encoding on executors without worker support (
     const result = await plain.execute(action);
     expect(result.status.code).not.toBe("OK");
     expect(result.status.message).toMatch(/tools\/worker-bridge.*ENOENT/);
+  });
+
+  it("scenario 8 (one-shot): with the bundle missing the launcher fails, naming it, instead of using anything on the host", async () => {
+    const { action } = demoAction(demo.targets[0]!, { persistent: true, bundleInInputs: false });
+    const result = await plain.execute(action);
+    expect(result.exitCode).toBe(127);
+    expect(result.stderr).toContain("tools/worker-bridge.mjs not found");
+    expect(result.outputFiles).toEqual({});
   });
 });

@@ -14,15 +14,27 @@ function probeAction(profile: ProfileName, args: string[]): RemoteAction {
 }
 
 describe("Buildbarn: the platform key extractor pitfall (§7)", () => {
-  const actionExtractor = useExecutor("buildbarn", { platformKeyExtractor: "action", platformQueueWithNoWorkersTimeoutMs: 300 });
+  // Grace window 0: the scheduler started long ago. Behaviour checked against a real cluster by
+  // test/buildbarn/extractor.buildbarn.test.ts.
+  const actionExtractor = useExecutor("buildbarn", { platformKeyExtractor: "action", platformQueueWithNoWorkersTimeoutMs: 0 });
+  const justStarted = useExecutor("buildbarn", { platformKeyExtractor: "action", platformQueueWithNoWorkersTimeoutMs: 600_000 });
   const staticExtractor = useExecutor("buildbarn", { platformKeyExtractor: "static" });
 
-  it("with the action extractor and runners on platform {}, an action carrying persistentWorkerKey queues and times out", async () => {
+  it("with the action extractor and runners on platform {}, an action carrying persistentWorkerKey is refused at once", async () => {
+    const started = performance.now();
     const result = await actionExtractor.execute(probeAction("buildbarn", ["--write=out/a.txt=never"]));
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(result.status.code).toBe("FAILED_PRECONDITION");
     expect(result.status.message).toMatch(/^No workers exist for instance name prefix "" platform \{"properties":\[\{"name":"persistentWorkerKey"/);
     expect(result.execution.path).toBe("not-run");
     expect(result.outputFiles).toEqual({});
+  });
+
+  it("within platformQueueWithNoWorkersTimeout of the scheduler's start the refusal is UNAVAILABLE (clients retry)", async () => {
+    const result = await justStarted.execute(probeAction("buildbarn", ["--write=out/a.txt=never"]));
+    expect(result.status.code).toBe("UNAVAILABLE");
+    expect(result.status.message).toContain("No workers exist");
+    expect(result.execution.path).toBe("not-run");
   });
 
   it("with the action extractor, an action without the key (empty platform) runs", async () => {
@@ -81,6 +93,14 @@ describe("scenario 7: one-shot executors give the same outputs and exit code as 
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/the tool never finished/);
     expect(result.outputFiles).toEqual({});
+  });
+
+  it("Buildbarn runs the command in <random>/root with only the action's environment", async () => {
+    const action = probeAction("buildbarn", ["--cwd", "--env=PATH", "--env=HOME"]);
+    const result = await buildbarn.execute(action);
+    const [cwd, path, home] = diagnostics(result);
+    expect(cwd).toMatch(/\/root$/);
+    expect([path, home]).toEqual(["PATH=", "HOME="]);
   });
 
   it("the plain executor runs exactly the command line, in a fresh directory each time", async () => {

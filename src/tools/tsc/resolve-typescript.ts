@@ -64,7 +64,17 @@ export function resolveTypeScript(projectDir: string, cwd: string, override: str
     if (parent === dir) break;
     dir = parent;
   }
-  return describe(bundledDir(), "bundled");
+  let bundled: string;
+  try {
+    bundled = bundledDir();
+  } catch {
+    // The single-file build has no TypeScript of its own: in a remote action or a sandbox, the
+    // project's copy must be an input.
+    throw new TypeScriptResolutionError(
+      `no TypeScript found: no node_modules/typescript at or above ${resolve(projectDir)}, and none next to worker-bridge; install typescript in the project (as an action input when it runs sandboxed or remotely) or pass --typescript DIR`,
+    );
+  }
+  return describe(bundled, "bundled");
 }
 
 const loaded = new Map<string, TypeScriptApi>();

@@ -65,6 +65,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   execroot?: string;
   multiplex?: boolean;
+  /** The bridge's entry script; dist/cli.js by default (the bundle tests pass dist/worker-bridge.mjs). */
+  cli?: string;
 }
 
 /** Every worker any harness started, so a test's afterEach can kill leftovers by PID. */
@@ -95,7 +97,7 @@ export class FakeBazel {
     this.execroot = options.execroot ?? mkdtempSync(join(tmpdir(), "fake-bazel-execroot-"));
     this.logPath = join(mkdtempSync(join(tmpdir(), "fake-bazel-log-")), "worker.log");
     const log = openSync(this.logPath, "w");
-    const argv = [requireBuiltCli(), ...options.startupArgs, "--persistent_worker", ...(options.extraFlags ?? [])];
+    const argv = [options.cli ?? requireBuiltCli(), ...options.startupArgs, "--persistent_worker", ...(options.extraFlags ?? [])];
     this.child = spawn(process.execPath, argv, {
       cwd: this.execroot,
       env: { ...(options.env ?? {}), TMPDIR: tmpdir() },

@@ -4,7 +4,7 @@ import { FakeBazel, isJson, type Profile } from "./fake-bazel.js";
 /** Starts the bridge with the probe tool as a Bazel worker for `profile`, as a rule would. */
 export function startProbeWorker(
   profile: Profile,
-  opts: { multiplex?: boolean; extra?: string[]; startup?: string[]; env?: Record<string, string> } = {},
+  opts: { multiplex?: boolean; extra?: string[]; startup?: string[]; env?: Record<string, string>; cli?: string } = {},
 ): FakeBazel {
   const startup = opts.startup ?? ["--tool", "probe", "--concurrency=8"];
   const protocolFlag = isJson(profile) ? ["--protocol=json"] : [];
@@ -14,6 +14,7 @@ export function startProbeWorker(
     extraFlags: opts.extra ?? [],
     multiplex: opts.multiplex ?? false,
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cli ? { cli: opts.cli } : {}),
   });
 }
 

@@ -64,7 +64,7 @@ export interface BazelSessionOptions {
   deadlineMs?: number;
   /** Parent of the session's temp dir; os.tmpdir() by default. */
   tmpRoot?: string;
-  /** Flags added to every `build` (e.g. `--define=worker_bridge_repo=<snapshot>`). */
+  /** Flags added to every `build` (e.g. `--worker_verbose`). */
   buildFlags?: string[];
 }
 

@@ -12,13 +12,18 @@ export function checkRelativePath(path: string): string {
   return clean;
 }
 
-/** Writes the input root under `dir` (which must exist). */
-export async function materializeInputs(dir: string, files: Readonly<Record<string, InputFile>>): Promise<void> {
+/**
+ * Writes the input root under `dir` (which must exist). With `readOnly` the files get the modes a
+ * Buildbarn worker gives them (0555 executable, 0444 otherwise); directories stay writable.
+ */
+export async function materializeInputs(dir: string, files: Readonly<Record<string, InputFile>>, options: { readOnly?: boolean } = {}): Promise<void> {
   for (const [path, file] of Object.entries(files)) {
     const target = join(dir, checkRelativePath(path));
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, fileContent(file));
-    if (typeof file !== "string" && file.executable === true) await chmod(target, 0o755);
+    const executable = typeof file !== "string" && file.executable === true;
+    if (options.readOnly === true) await chmod(target, executable ? 0o555 : 0o444);
+    else if (executable) await chmod(target, 0o755);
   }
 }
 
