@@ -2,9 +2,10 @@
 // BuildBuddy) only those files — plus the compiler's own lib directory — exist, and reading any
 // other file is an error naming it: the hermeticity a warm process cannot get from the build
 // system. Without inputs (Buck2, one-shot) the real file system is visible.
-import { dirname, resolve, sep } from "node:path";
+import { basename, dirname, resolve, sep } from "node:path";
 import type { ToolInput } from "../define-tool.js";
 import type { TypeScriptApi } from "./typescript-api.js";
+import type { PathMap } from "./virtual-root.js";
 
 export class UndeclaredInputError extends Error {
   override readonly name = "UndeclaredInputError";
@@ -35,6 +36,11 @@ export interface FileView {
    * "compare content".
    */
   token(path: string): string | undefined;
+  /**
+   * Where a path really leads through symlinks, as tsc's module resolution asks (undefined: paths
+   * are taken as they are, preserveSymlinks semantics).
+   */
+  readonly realpath: ((path: string) => string) | undefined;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -57,6 +63,8 @@ export function openFileView(ts: TypeScriptApi, cwd: string): FileView {
     readFile: (p) => sys.readFile(abs(p)),
     readDirectory: (p, ext, exc, inc, depth) => sys.readDirectory(abs(p), ext, exc, inc, depth),
     token: () => undefined,
+    // tsc follows symlinks of what module resolution finds in node_modules; so does the warm host.
+    realpath: sys.realpath ? (p) => sys.realpath!(abs(p)) : undefined,
   };
 }
 
@@ -114,5 +122,31 @@ export function declaredInputsView(
       const digest = files.get(abs(p));
       return digest === undefined || digest === "" ? undefined : digest;
     },
+    // Following a declared input's symlink would leave the declared set (a Bazel sandbox is a
+    // symlink farm into the execroot): paths stay as declared.
+    realpath: undefined,
+  };
+}
+
+/** `view` as the compiler sees it under `map`: paths in are virtual, paths out are virtual. */
+export function mappedView(view: FileView, map: PathMap): FileView {
+  if (!map.virtual) return view;
+  const real = map.toReal;
+  const realSpec = (spec: string) => (spec.startsWith("/") ? real(spec) : spec);
+  const realpath = view.realpath;
+  return {
+    restricted: view.restricted,
+    fileExists: (p) => view.fileExists(real(p)),
+    directoryExists: (p) => view.directoryExists(real(p)),
+    // A child of an ancestor of cwd is renamed like every path; map each child's full path.
+    getDirectories: (p) => {
+      const dir = real(p);
+      return view.getDirectories(dir).map((name) => basename(map.toVirtual(resolve(dir, name))));
+    },
+    readFile: (p) => view.readFile(real(p)),
+    readDirectory: (p, ext, exc, inc, depth) =>
+      view.readDirectory(real(p), ext, exc?.map(realSpec), inc.map(realSpec), depth).map((f) => map.toVirtual(f)),
+    token: (p) => view.token(real(p)),
+    realpath: realpath ? (p) => map.toVirtual(realpath(real(p))) : undefined,
   };
 }
