@@ -73,6 +73,7 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
   let withInputs = true;
   let variant = 0;
   let cancelled = 0;
+  let cancelledMidway = 0;
   let moved = 0;
   for (let step = 0; step <= steps; step++) {
     const what = step === 0 ? "initial build" : project.step();
@@ -101,9 +102,10 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
     let cancel = "";
     if (step > 0 && random() < 0.08) {
       // A request cancelled mid-compile, then the real one: nothing half-done may leak into it.
-      const reads = 1 + Math.floor(random() * 400);
+      const reads = 1 + Math.floor(random() * 40);
       const r = await runTsc(state, job(project.root, args, inputs), cancelAfterReads(reads));
       cancelled++;
+      if (/cancelled/.test(r.output ?? "")) cancelledMidway++;
       cancel = ` | cancelled request first (after ${reads} polls: exit ${r.exitCode})`;
     }
     history.push(`${step}: ${what}${where}${cancel} | ${withInputs ? "inputs" : "no inputs"} | ${args.join(" ")}`);
@@ -122,7 +124,7 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
   }
   const s = state.stats;
   console.log(
-    `tsc equivalence (TypeScript ${version}): seed ${seed}: ${steps} steps passed; ${moved} in a new directory, ${cancelled} after a cancelled request; ` +
+    `tsc equivalence (TypeScript ${version}): seed ${seed}: ${steps} steps passed; ${moved} in a new directory, ${cancelled} after a cancelled request (${cancelledMidway} answered "cancelled"); ` +
       (version === "7"
         ? `${logs.length} state-discard log line(s)`
         : `${s.requests} warm-path requests, ${s.warm} reused warm state (${s.unchanged ?? 0} with nothing changed), largest heap ${Math.round(state.cache.maxHeapSeen / 2 ** 20)} MiB`),

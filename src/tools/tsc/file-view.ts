@@ -2,6 +2,7 @@
 // BuildBuddy) only those files — plus the compiler's own lib directory — exist, and reading any
 // other file is an error naming it: the hermeticity a warm process cannot get from the build
 // system. Without inputs (Buck2, one-shot) the real file system is visible.
+import { realpathSync } from "node:fs";
 import { basename, dirname, resolve, sep } from "node:path";
 import type { ToolInput } from "../define-tool.js";
 import type { TypeScriptApi } from "./typescript-api.js";
@@ -93,38 +94,69 @@ export function declaredInputsView(
     }
   }
   const visibleTool = (p: string) => alwaysVisible.some((d) => isUnder(p, d));
+  // Directories reached by following a declared input's symlink (tsc's module resolution does),
+  // each the alias of a declared directory: behind it, exactly what is declared in that directory
+  // is visible. A Bazel sandbox is a symlink farm into the execroot, so a node_modules file found
+  // in the sandbox resolves to the execroot, where the sandbox's declared files are what exists.
+  const aliases: { real: string; declared: string }[] = [];
+  const declared = (p: string): string => {
+    const a = abs(p);
+    for (const alias of aliases) {
+      if (isUnder(a, alias.real)) return alias.declared + a.slice(alias.real.length);
+    }
+    return a;
+  };
   return {
     restricted: true,
     fileExists(p) {
-      const a = abs(p);
+      const a = declared(p);
       return files.has(a) || (visibleTool(a) && sys.fileExists(a));
     },
     directoryExists(p) {
-      const a = abs(p);
+      const a = declared(p);
       return children.has(a) || (visibleTool(a) && sys.directoryExists(a));
     },
     getDirectories(p) {
-      const a = abs(p);
+      const a = declared(p);
       const set = children.get(a);
       if (set) return [...set].map((c) => c.slice(a.length + (a.endsWith(sep) ? 0 : 1)));
       return visibleTool(a) ? sys.getDirectories(a) : [];
     },
     readFile(p) {
-      const a = abs(p);
-      if (!files.has(a) && !visibleTool(a)) throw new UndeclaredInputError(a);
+      const a = declared(p);
+      if (!files.has(a) && !visibleTool(a)) throw new UndeclaredInputError(abs(p));
       return sys.readFile(a);
     },
     readDirectory(p, ext, exc, inc, depth) {
       // Glob matching is tsc's own; the result is then cut down to what was declared.
-      return sys.readDirectory(abs(p), ext, exc, inc, depth).filter((f) => files.has(abs(f)) || visibleTool(abs(f)));
+      return sys.readDirectory(abs(p), ext, exc, inc, depth).filter((f) => files.has(declared(f)) || visibleTool(declared(f)));
     },
     token(p) {
-      const digest = files.get(abs(p));
+      const digest = files.get(declared(p));
       return digest === undefined || digest === "" ? undefined : digest;
     },
-    // Following a declared input's symlink would leave the declared set (a Bazel sandbox is a
-    // symlink farm into the execroot): paths stay as declared.
-    realpath: undefined,
+    realpath(p) {
+      const a = abs(p);
+      const d = declared(a);
+      if (!files.has(d)) return a;
+      let target: string;
+      try {
+        target = realpathSync(d);
+      } catch {
+        return a;
+      }
+      if (target === d) return a;
+      // The common tail of the two paths is below the symlinked directory; what is above it in
+      // the target is an alias of what is above it in the declared path.
+      const dp = d.split(sep);
+      const tp = target.split(sep);
+      let tail = 0;
+      while (tail < dp.length - 1 && tail < tp.length - 1 && dp[dp.length - 1 - tail] === tp[tp.length - 1 - tail]) tail++;
+      const declaredDir = dp.slice(0, dp.length - tail).join(sep) || sep;
+      const realDir = tp.slice(0, tp.length - tail).join(sep) || sep;
+      if (!aliases.some((x) => x.real === realDir)) aliases.push({ real: realDir, declared: declaredDir });
+      return target;
+    },
   };
 }
 

@@ -1,11 +1,15 @@
 // Build systems delete declared outputs before running an action, while a warm builder re-emits
 // only what changed. So every output tsc would produce is remembered per target and written on
 // every request.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type * as TS from "typescript";
 import type { CompileOutcome, EmittedFile } from "./compile.js";
+import { OutputStore } from "./output-store.js";
 import type { PathMap } from "./virtual-root.js";
+
+/** One per process: outputs are placed as hard links to copies kept here (see output-store.ts). */
+const store = new OutputStore();
 
 /**
  * Folds this request's emit into the target's remembered outputs and returns the files a cold tsc
@@ -33,12 +37,14 @@ export function writeOutputs(files: ReadonlyMap<string, EmittedFile>, map: PathM
   const made = new Set<string>();
   for (const [name, emitted] of files) {
     const path = map.toReal(name);
-    const file = { ...emitted, text: map.realText(emitted.text) };
+    const text = map.realText(emitted.text);
     const dir = dirname(path);
     if (!made.has(dir)) {
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeFileSync(path, file.writeByteOrderMark ? "\uFEFF" + file.text : file.text);
+    // Text that names the real directory differs per directory: no copy is kept for it.
+    store.place(name, emitted.writeByteOrderMark ? "\uFEFF" + text : text, path, text === emitted.text ? emitted : undefined);
   }
+  store.endRequest();
 }
