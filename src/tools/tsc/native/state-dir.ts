@@ -39,10 +39,14 @@ export interface TargetMeta {
   readonly key: string;
   /** Digest of the resolved compiler options and root files: a change means outputs may go away. */
   readonly optionsHash: string;
+  /** Digest of what tsgo's view of the configuration depends on ("" if unknown); see warm-native.ts. */
+  readonly planKey: string;
   /** Mirror mode: what each mirrored input was synced from. */
   readonly inputs: Record<string, MirroredInput>;
   /** Output paths (relative to the compile directory) tsgo has written for this target. */
   readonly outputs: readonly string[];
+  /** Outputs that contain the compile directory's path (written with the request's path instead). */
+  readonly leaky: readonly string[];
   /** The program's files as the `.tsbuildinfo` lists them after the last run. */
   readonly fileNames: readonly string[];
 }
@@ -89,11 +93,11 @@ export class TargetEntry {
   get buildInfoPath(): string {
     return join(this.dir, "build.tsbuildinfo");
   }
-  /** Mirror mode: the stable directory tsgo compiles in. */
+  /** Mirror mode: the stable directory tsgo compiles in (inputs only: outputs are moved out). */
   get treeDir(): string {
     return join(this.dir, "tree");
   }
-  /** In-place mode: the worker-owned copy of every output. */
+  /** The worker-owned outputs (moved here from the tree, or copied from the request directory). */
   get outDir(): string {
     return join(this.dir, "out");
   }
@@ -119,10 +123,12 @@ function isMeta(value: unknown, key: string): value is TargetMeta {
     m.format === FORMAT &&
     m.key === key &&
     typeof m.optionsHash === "string" &&
+    typeof m.planKey === "string" &&
     typeof m.inputs === "object" &&
     m.inputs !== null &&
     Array.isArray(m.outputs) &&
     m.outputs.every((o) => typeof o === "string") &&
+    Array.isArray(m.leaky) &&
     Array.isArray(m.fileNames)
   );
 }

@@ -4,12 +4,13 @@
 // system declares none — and every output it has produced is kept by the worker and written to
 // the request directory on every request (build systems delete outputs; `--incremental` never
 // restores them). Anything that cannot be trusted sends the target back to a cold compile.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { ToolJob } from "../../define-tool.js";
 import { directoryBytes, STATE_FORMAT, type StateStore, type TargetEntry, type TargetMeta } from "./state-dir.js";
 import { mirrorablePath, syncMirror } from "./mirror.js";
-import { planNative } from "./project-options.js";
+import { planNative, type NativePlan } from "./project-options.js";
 import { runTsgo } from "./run-tsgo.js";
 
 export interface NativeContext {
@@ -43,17 +44,69 @@ function readBuildInfo(path: string): { version: string; fileNames: string[] } |
   }
 }
 
-/** Writes `from` to `to`, with the compile directory's path replaced by the request's if it leaked in. */
-function writeOutput(from: string, to: string, leak: Buffer | undefined, replacement: Buffer | undefined): void {
-  mkdirSync(dirname(to), { recursive: true });
-  // Build systems may leave outputs read-only; a fresh file is what a cold tsc would produce.
-  rmSync(to, { force: true });
-  if (leak === undefined || replacement === undefined) {
-    copyFileSync(from, to);
-    return;
+/**
+ * Puts a kept output at its place in the request directory. A hard link costs one system call
+ * where a copy costs many (a build writes hundreds of outputs); it is safe because the kept file
+ * is never written again — the next compile's version replaces it by rename. An output that
+ * contains the compile directory's path gets that path replaced by the request's, in a copy.
+ * Returns false if the kept file is gone.
+ */
+function handOut(from: string, to: string, leak: Buffer | undefined, replacement: Buffer, ensureDir: (d: string) => void): boolean {
+  if (leak !== undefined) {
+    let data: Buffer;
+    try {
+      data = readFileSync(from);
+    } catch {
+      return false;
+    }
+    ensureDir(dirname(to));
+    rmSync(to, { force: true });
+    writeFileSync(to, replaceAll(data, leak, replacement));
+    return true;
   }
-  const data = readFileSync(from);
-  writeFileSync(to, data.includes(leak) ? replaceAll(data, leak, replacement) : data);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      linkSync(from, to);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt > 2) throw err;
+      if (code === "EEXIST") rmSync(to, { force: true });
+      else if (code === "ENOENT") {
+        if (!existsSync(from)) return false;
+        ensureDir(dirname(to));
+      } else {
+        // Another file system, or links not allowed: a copy.
+        if (!existsSync(from)) return false;
+        ensureDir(dirname(to));
+        rmSync(to, { force: true });
+        copyFileSync(from, to);
+        return true;
+      }
+    }
+  }
+}
+
+/**
+ * In-place mode: an output still present with the kept file's size is what tsgo wrote there;
+ * a missing one (deleted by the build system) is copied back. Returns false if the kept file is gone.
+ */
+function restore(from: string, to: string, ensureDir: (d: string) => void): boolean {
+  let kept;
+  try {
+    kept = statSync(from);
+  } catch {
+    return false;
+  }
+  try {
+    if (statSync(to).size === kept.size) return true;
+  } catch {
+    /* deleted: restore it */
+  }
+  ensureDir(dirname(to));
+  rmSync(to, { force: true });
+  copyFileSync(from, to);
+  return true;
 }
 
 function replaceAll(data: Buffer, from: Buffer, to: Buffer): Buffer {
@@ -84,20 +137,48 @@ export async function runNativeWarm(
   const key = JSON.stringify({ format: STATE_FORMAT, exe, version, mode: mirrored ? "mirror" : "in-place", cwd: mirrored ? null : job.cwd, args });
   if (ctx.coldTargets.has(key)) return { kind: "cold", reason: "outputs outside the request directory" };
   const env = { ...job.env, GOMAXPROCS: String(ctx.threads) };
-  const plan = await planNative(exe, args, job.cwd, env, signal);
-  if (signal.aborted) return CANCELLED;
-  if (plan.kind === "cold") return plan;
   const opened = ctx.store.open(key);
   if (opened.kind === "busy") return { kind: "cold", reason: `target is being compiled by process ${opened.pid}` };
   const { entry } = opened;
   const label = `${entry.dir} (${args.join(" ")})`;
   if (opened.discarded !== undefined) ctx.log(`worker-bridge tsc: discarded the TypeScript 7 state of ${label}: ${opened.discarded}; compiling cold`);
   try {
-    return await compile(ctx, entry, opened.meta, { exe, version, args, job, signal, env, mirrored, key, optionsHash: plan.optionsHash, label }, true);
+    const planStart = performance.now();
+    const planKey = mirrored ? configKey(args, job) : "";
+    let plan: NativePlan;
+    if (planKey !== "" && opened.meta?.planKey === planKey) {
+      plan = { kind: "warm", optionsHash: opened.meta.optionsHash };
+    } else {
+      plan = await planNative(exe, args, job.cwd, env, signal);
+    }
+    const planMs = performance.now() - planStart;
+    if (signal.aborted || plan.kind === "cold") {
+      // An entry that never held a build is not left behind (it would look damaged next time).
+      if (opened.meta === undefined) ctx.store.discard(entry);
+      else ctx.store.release(entry);
+      return plan.kind === "cold" ? plan : CANCELLED;
+    }
+    return await compile(ctx, entry, opened.meta, { exe, version, args, job, signal, env, mirrored, key, optionsHash: plan.optionsHash, planKey, label, planMs }, true);
   } catch (err) {
     ctx.store.discard(entry);
     throw err;
   }
+}
+
+/**
+ * What tsgo's view of the configuration can depend on when it sees only the declared inputs: the
+ * arguments, which files exist (globs), and the content of the JSON files (tsconfig.json, its
+ * `extends`, package.json). Unchanged, the last `--showConfig` answer still holds. "" when the
+ * build system sent no digests to tell.
+ */
+function configKey(args: readonly string[], job: ToolJob): string {
+  const hash = createHash("sha256").update(JSON.stringify(args));
+  for (const input of [...job.inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    if (input.digest.length === 0) return "";
+    hash.update("\0").update(input.path);
+    if (input.path.endsWith(".json")) hash.update("\0").update(input.digest);
+  }
+  return hash.digest("hex");
 }
 
 interface Request {
@@ -110,7 +191,9 @@ interface Request {
   readonly mirrored: boolean;
   readonly key: string;
   readonly optionsHash: string;
+  readonly planKey: string;
   readonly label: string;
+  readonly planMs: number;
 }
 
 /** Why the previous run's state cannot be built on, or undefined if it can. */
@@ -133,12 +216,12 @@ async function compile(
   const { job, mirrored } = r;
   const notes: string[] = [];
   const compileDir = mirrored ? entry.treeDir : job.cwd;
-  const store = mirrored ? entry.treeDir : entry.outDir;
+  const store = entry.outDir;
   let meta = previous;
   let mirrorRecord = meta?.inputs ?? {};
   if (meta !== undefined && meta.optionsHash !== r.optionsHash) {
     notes.push("options or root files changed: compiled cold");
-    forget(entry, meta, mirrored);
+    forget(entry);
     meta = undefined;
   }
   if (meta !== undefined) {
@@ -152,6 +235,7 @@ async function compile(
   }
   if (meta === undefined) rmSync(entry.buildInfoPath, { force: true });
   const previousOutputs = new Set(meta?.outputs ?? []);
+  const t0 = performance.now();
   let inputs: TargetMeta["inputs"] = {};
   if (mirrored) {
     mkdirSync(entry.treeDir, { recursive: true });
@@ -168,7 +252,9 @@ async function compile(
     "--listEmittedFiles",
     ...threadArgs(ctx.threads),
   ];
+  const t1 = performance.now();
   const result = await runTsgo(r.exe, tsgoArgs, compileDir, r.env, r.signal);
+  const t2 = performance.now();
   if (result.kind === "cancelled") {
     // tsgo may have written half of its outputs and no .tsbuildinfo: nothing here is trustworthy.
     ctx.store.discard(entry);
@@ -215,43 +301,62 @@ async function compile(
       return again;
     }
   }
-  if (!mirrored) {
-    for (const rel of fresh) {
-      const to = join(store, rel);
-      mkdirSync(dirname(to), { recursive: true });
+  const leaky = new Set(meta?.leaky ?? []);
+  const dirs = new Set<string>();
+  const ensureDir = (d: string): void => {
+    if (!dirs.has(d)) {
+      mkdirSync(d, { recursive: true });
+      dirs.add(d);
+    }
+  };
+  const leak = Buffer.from(compileDir);
+  for (const rel of fresh) {
+    const to = join(store, rel);
+    ensureDir(dirname(to));
+    if (mirrored) {
+      // Moved out of the tree: tsgo never writes into a file the worker has handed out, and the
+      // next compile does not see old outputs lying around (a sandbox would not have them).
+      if (readFileSync(join(compileDir, rel)).includes(leak)) leaky.add(rel);
+      else leaky.delete(rel);
+      renameSync(join(compileDir, rel), to);
+    } else {
       rmSync(to, { force: true });
       copyFileSync(join(job.cwd, rel), to);
     }
   }
+  const tMoved = performance.now();
   // Exit code 1 means tsc skipped emitting (noEmitOnError, or errors before emit): a cold tsc writes nothing.
   if (result.exitCode !== 1) {
-    const leak = mirrored ? Buffer.from(compileDir) : undefined;
-    const replacement = mirrored ? Buffer.from(job.cwd) : undefined;
     for (const rel of outputs) {
       if (!mirrored && fresh.has(rel)) continue;
       const from = join(store, rel);
-      if (!existsSync(from)) {
+      const to = join(job.cwd, rel);
+      const written = mirrored ? handOut(from, to, leaky.has(rel) ? leak : undefined, Buffer.from(job.cwd), ensureDir) : restore(from, to, ensureDir);
+      if (!written) {
         ctx.log(`worker-bridge tsc: discarded the TypeScript 7 state of ${r.label}: output ${rel} vanished; compiling cold`);
         ctx.store.reset(entry);
         if (!mayRetry) throw new Error(`tsgo output ${from} vanished during a cold compile`);
         return compile(ctx, entry, undefined, r, false);
       }
-      writeOutput(from, join(job.cwd, rel), leak, replacement);
     }
   }
+  const t3 = performance.now();
   notes.push(`${previous === undefined || meta === undefined ? "cold" : "warm"}: tsgo emitted ${fresh.size} file(s), ${outputs.size} output(s) kept`);
   ctx.store.commit(
     entry,
-    { format: STATE_FORMAT, key: r.key, optionsHash: r.optionsHash, inputs, outputs: [...outputs].sort(), fileNames: info.fileNames },
+    { format: STATE_FORMAT, key: r.key, optionsHash: r.optionsHash, planKey: r.planKey, inputs, outputs: [...outputs].sort(), leaky: [...leaky].sort(), fileNames: info.fileNames },
     meta === undefined ? directoryBytes(entry.dir) : undefined,
   );
   ctx.store.evict();
+  const ms = (a: number, b: number): string => (b - a).toFixed(0);
+  notes.push(
+    `times (ms): config ${r.planMs.toFixed(0)}, mirror ${ms(t0, t1)}, tsgo ${ms(t1, t2)}, kept ${ms(t2, tMoved)}, outputs ${ms(tMoved, t3)}, state ${ms(t3, performance.now())}`,
+  );
   return { kind: "done", exitCode: result.exitCode, output, notes };
 }
 
 /** Drops the build state but keeps the mirrored inputs (they are still right). */
-function forget(entry: TargetEntry, meta: TargetMeta, mirrored: boolean): void {
+function forget(entry: TargetEntry): void {
   rmSync(entry.buildInfoPath, { force: true });
-  const store = mirrored ? entry.treeDir : entry.outDir;
-  for (const rel of meta.outputs) rmSync(join(store, rel), { force: true });
+  rmSync(entry.outDir, { recursive: true, force: true });
 }
