@@ -2,7 +2,7 @@
 // persistent state directory. Every result is compared with a cold one-shot tsgo run in the
 // request's own directory: same diagnostics text, exit code and output bytes.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -160,6 +160,19 @@ describe("TypeScript 7 back end", () => {
     const third = await warm(t, a, ARGS, []);
     expect(third.notes).toContain("warm: tsgo emitted 0 file(s)");
     expectSame(third, coldTsgo(a, ARGS), "no change");
+  });
+
+  test("a request directory reached through a symlink stays warm", async () => {
+    const t = tool();
+    const real = temp("tsc7-real-");
+    smallProject(real);
+    const link = join(temp("tsc7-link-"), "project");
+    symlinkSync(real, link);
+    const first = await warm(t, link, ARGS, []);
+    expectSame(first, coldTsgo(link, ARGS), "first, through the symlink");
+    const second = await warm(t, link, ARGS, []);
+    expect(second.notes).toContain("warm: tsgo emitted 0 file(s)");
+    expectSame(second, coldTsgo(link, ARGS), "second, through the symlink");
   });
 
   test("a corrupt or foreign entry, or an interrupted run, means one log line and a cold, correct compile", async () => {

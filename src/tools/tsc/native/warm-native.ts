@@ -5,7 +5,7 @@
 // the request directory on every request (build systems delete outputs; `--incremental` never
 // restores them). Anything that cannot be trusted sends the target back to a cold compile.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { ToolJob } from "../../define-tool.js";
 import { directoryBytes, STATE_FORMAT, type StateStore, type TargetEntry, type TargetMeta } from "./state-dir.js";
@@ -253,7 +253,8 @@ async function compile(
     ...threadArgs(ctx.threads),
   ];
   const t1 = performance.now();
-  const result = await runTsgo(r.exe, tsgoArgs, compileDir, r.env, r.signal);
+  // PWD lets tsgo name its directory as given rather than resolved through symlinks.
+  const result = await runTsgo(r.exe, tsgoArgs, compileDir, { ...r.env, PWD: compileDir }, r.signal);
   const t2 = performance.now();
   if (result.kind === "cancelled") {
     // tsgo may have written half of its outputs and no .tsbuildinfo: nothing here is trustworthy.
@@ -270,11 +271,14 @@ async function compile(
     return "";
   });
   if (mirrored) output = output.split(compileDir).join(job.cwd);
+  let real: string | undefined;
+  const realCompileDir = (): string => (real ??= realpathSync(compileDir));
   const outputs = new Set(previousOutputs);
   const fresh = new Set<string>();
   for (const p of emitted) {
     if (p === entry.buildInfoPath) continue;
-    const rel = relative(compileDir, p);
+    let rel = relative(compileDir, p);
+    if (!within(rel)) rel = relative(realCompileDir(), p);
     if (!within(rel)) {
       ctx.coldTargets.add(r.key);
       ctx.store.discard(entry);
