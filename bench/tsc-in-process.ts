@@ -7,7 +7,7 @@
 // Contenders alternate on the same project state. Nothing here asserts speed.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -176,13 +176,15 @@ async function benchVersion(version: Version): Promise<string[]> {
         const c = oneShot(version, root);
         let dir = root;
         if (s.newDir) {
+          // The previous sandbox is gone, as after every Bazel or remote action: move the project.
           dir = join(base, "sandbox", String(++sandbox), "_main");
-          cpSync(root, dir, { recursive: true });
+          mkdirSync(dirname(dir), { recursive: true });
+          renameSync(root, dir);
         }
         const w = await worker.build(dir, files);
+        if (dir !== root) renameSync(dir, root);
         if (c.exitCode !== 0 || w.exitCode !== 0) throw new Error(`${version} ${s.name}: exit codes one-shot=${c.exitCode} warm=${w.exitCode}`);
         if (!worker.notes.includes(s.expect)) throw new Error(`${version} ${s.name}: the worker did not take the expected path (${s.expect}): ${worker.notes}`);
-        if (dir !== root) rmSync(dir, { recursive: true, force: true });
         cold.push(c.ms);
         warm.push(w.ms);
       }

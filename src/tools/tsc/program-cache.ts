@@ -20,6 +20,8 @@ export interface TargetEntry {
   targetId: string;
   /** The target as the compiler sees it (virtual directory, compiler, arguments). */
   readonly virtualId: string;
+  /** The real directory of the target's last request. */
+  realCwd: string;
   readonly programKey: string;
   builder: TS.EmitAndSemanticDiagnosticsBuilderProgram | undefined;
   readonly sources: SourceFileCache;
@@ -32,10 +34,11 @@ export interface TargetEntry {
   approxBytes: number;
 }
 
-export function newEntry(targetId: string, virtualId: string, programKey: string): TargetEntry {
+export function newEntry(targetId: string, virtualId: string, programKey: string, realCwd: string): TargetEntry {
   return {
     targetId,
     virtualId,
+    realCwd,
     programKey,
     builder: undefined,
     sources: new SourceFileCache(),
@@ -77,18 +80,21 @@ export class ProgramCache {
   }
 
   /**
-   * The most recently used entry of the same virtual target with the same program key (the same
-   * target compiled in another directory), moved under `targetId`. Its state stays valid: every
-   * file and probe is checked against the new directory before anything is reused.
+   * The most recently used entry of the same virtual target with the same program key whose
+   * directory is gone (the same target's previous sandbox or action directory), moved under
+   * `targetId` for `realCwd`. A directory that still exists belongs to a target still in use (the
+   * daemon serving two packages alike), whose state is not taken. The adopted state stays valid:
+   * every file and probe is checked against the new directory before anything is reused.
    */
-  adopt(targetId: string, virtualId: string, programKey: string): TargetEntry | undefined {
+  adopt(targetId: string, virtualId: string, programKey: string, realCwd: string, exists: (dir: string) => boolean): TargetEntry | undefined {
     let found: TargetEntry | undefined;
     for (const entry of this.entries.values()) {
-      if (entry.virtualId === virtualId && entry.programKey === programKey) found = entry;
+      if (entry.virtualId === virtualId && entry.programKey === programKey && !exists(entry.realCwd)) found = entry;
     }
     if (found === undefined) return undefined;
     this.entries.delete(found.targetId);
     found.targetId = targetId;
+    found.realCwd = realCwd;
     this.entries.set(targetId, found);
     return found;
   }

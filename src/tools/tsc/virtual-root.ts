@@ -25,6 +25,8 @@ export interface PathMap {
   toVirtual(path: string): string;
   /** Text the compiler produced, with virtual absolute paths replaced by real ones. */
   realText(text: string): string;
+  /** Whether `text` names an absolute path that the mapping would rename. */
+  namesRealPath(text: string): boolean;
 }
 
 const identity = (cwd: string): PathMap => ({
@@ -33,6 +35,7 @@ const identity = (cwd: string): PathMap => ({
   toReal: (p) => posix.resolve(cwd, p),
   toVirtual: (p) => p,
   realText: (t) => t,
+  namesRealPath: () => false,
 });
 
 /**
@@ -40,8 +43,8 @@ const identity = (cwd: string): PathMap => ({
  * compiler decides from a directory's name: an ancestor called `node_modules` (module resolution
  * treats such files as external libraries), or a non-POSIX path.
  */
-export function directoryMap(cwd: string): PathMap {
-  if (!cwd.startsWith("/")) return identity(cwd);
+export function directoryMap(cwd: string, options: { virtual: boolean } = { virtual: true }): PathMap {
+  if (!options.virtual || !cwd.startsWith("/")) return identity(cwd);
   const real = posix.resolve(cwd).split("/").filter(Boolean);
   if (real.length === 0 || real.some((c) => c === "node_modules" || c.includes("__worker_bridge_root"))) return identity(cwd);
   const virtualParts = real.map((_, i) => placeholder(i));
@@ -68,5 +71,7 @@ export function directoryMap(cwd: string): PathMap {
       return depth <= real.length ? "/" + real.slice(0, depth).join("/") : chain;
     });
   };
-  return { cwd: virtualCwd, virtual: true, toReal, toVirtual, realText };
+  // A JSON string (or a path after a quote or separator) starting at the renamed top directory.
+  const top = new RegExp(`["'\\s=:,(]/${real[0]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?:/|["'])`);
+  return { cwd: virtualCwd, virtual: true, toReal, toVirtual, realText, namesRealPath: (text) => top.test(text) };
 }

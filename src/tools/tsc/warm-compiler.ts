@@ -1,5 +1,6 @@
 // One request through the warm path: interpret the command line, pick (or start) the target's
 // builder, compile, fold outputs, optionally verify against a cold build, write every output.
+import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import type * as TS from "typescript";
 import type { ToolJob } from "../define-tool.js";
@@ -56,6 +57,34 @@ function makeView(ts: TypeScriptApi, job: ToolJob, map: PathMap): FileView {
   return mappedView(declaredInputsView(ts, job.cwd, job.inputs, [libDir]), map);
 }
 
+/**
+ * An absolute path on the command line, as the compiler sees it (also each element of a
+ * comma-separated list such as `--rootDirs`). Whatever reaches text is mapped back on the way out.
+ */
+function virtualArg(arg: string, map: PathMap): string {
+  if (!arg.includes("/")) return arg;
+  return arg
+    .split(",")
+    .map((part) => (part.startsWith("/") ? map.toVirtual(part) : part))
+    .join(",");
+}
+
+/** Records the text of every JSON file (tsconfig and what it extends) read while planning. */
+function watchConfigTexts(view: FileView): { view: FileView; read: string[] } {
+  const read: string[] = [];
+  return {
+    read,
+    view: {
+      ...view,
+      readFile(path) {
+        const text = view.readFile(path);
+        if (text !== undefined && path.endsWith(".json")) read.push(text);
+        return text;
+      },
+    },
+  };
+}
+
 /** A compilation from scratch with nothing shared, for verify mode. Writes nothing. */
 function coldCompile(ts: TypeScriptApi, map: PathMap, view: FileView, config: CompileConfig, token: TS.CancellationToken) {
   const host = createWarmCompilerHost(
@@ -96,16 +125,26 @@ export function runWarm(
   const ts = loadTypeScript(resolved);
   // The compiler works in a virtual directory that is the same for every sandbox of a target
   // (see virtual-root.ts); reads, writes and printed paths are mapped to the real directory.
-  const map = directoryMap(job.cwd);
-  const view = makeView(ts, job, map);
-  const plan = planCommand(ts, resolved.major, args, map.cwd, view);
+  let map = directoryMap(job.cwd);
+  let compilerArgs = map.virtual ? args.map((a) => virtualArg(a, map)) : args;
+  let view = makeView(ts, job, map);
+  const configTexts = watchConfigTexts(view);
+  let plan = planCommand(ts, resolved.major, compilerArgs, map.cwd, configTexts.view);
+  if (map.virtual && configTexts.read.some((text) => map.namesRealPath(text))) {
+    // A tsconfig naming an absolute path inside the real directory tree would mix real and
+    // virtual paths: such a project is compiled under its real paths.
+    map = directoryMap(job.cwd, { virtual: false });
+    compilerArgs = args;
+    view = makeView(ts, job, map);
+    plan = planCommand(ts, resolved.major, compilerArgs, map.cwd, view);
+  }
   if (plan.kind === "cold") return plan;
   if (plan.kind === "result") return { kind: "done", exitCode: plan.exitCode, output: map.realText(plan.output), notes: [] };
 
   const { cache, stats } = context;
   const notes: string[] = [];
   const config = plan.config;
-  const virtualId = targetId(map.cwd, resolved, args, view.restricted);
+  const virtualId = targetId(map.cwd, resolved, compilerArgs, view.restricted);
   const id = placedTargetId(virtualId, job.cwd);
   const key = programKey(resolved, config);
   const configDiagnostics = formatDiagnostics(ts, config.configFileParsingDiagnostics, map.cwd);
@@ -122,25 +161,25 @@ export function runWarm(
   let entry = cache.get(id);
   if (entry === undefined && !historyInBuildInfo) {
     // A new directory (sandbox, action directory): the same target's state from another one.
-    entry = cache.adopt(id, virtualId, key);
+    entry = cache.adopt(id, virtualId, key, job.cwd, existsSync);
     if (entry !== undefined) notes.push("warm: state of the same target in another directory");
   }
   if (historyInBuildInfo) {
     notes.push("cold: .tsbuildinfo of this configuration would record warm history (no declarations, or composite)");
-    entry = newEntry(id, virtualId, key);
+    entry = newEntry(id, virtualId, key, job.cwd);
   } else if (entry === undefined) {
     notes.push("cold: first request for this target in this process");
-    entry = newEntry(id, virtualId, key);
+    entry = newEntry(id, virtualId, key, job.cwd);
   } else if (entry.programKey !== key) {
     notes.push("cold: compiler options or root files changed");
-    entry = newEntry(id, virtualId, key);
+    entry = newEntry(id, virtualId, key, job.cwd);
   } else {
     // Anything module resolution looked at (file existence, package.json, directories) changed:
     // resolution could differ, so start over rather than trust reused resolutions.
     const change = entry.probes.firstChange(view, hash);
     if (change !== undefined) {
       notes.push(`cold: file system changed where module resolution looked (${map.realText(change)})`);
-      entry = newEntry(id, virtualId, key);
+      entry = newEntry(id, virtualId, key, job.cwd);
     } else if (entry.last !== undefined && entry.last.configDiagnostics === configDiagnostics && sourcesUnchanged(entry, view)) {
       // Nothing the previous compilation depended on changed, so its result is this one's; every
       // output is written again from memory (build systems delete outputs before an action).
@@ -167,7 +206,7 @@ export function runWarm(
       // Emit skipped (noEmitOnError): the warm .tsbuildinfo would hold signatures a cold run never
       // computes. Redo this request from scratch; its builder is a faithful base for the next one.
       notes.push("cold: emit skipped with a .tsbuildinfo configured; recompiled from scratch");
-      entry = newEntry(id, virtualId, key);
+      entry = newEntry(id, virtualId, key, job.cwd);
       const freshHost = createWarmCompilerHost(
         { ts, view, map, options: config.options, sources: entry.sources, probes: entry.probes, shareLibFiles: true },
         () => undefined,
