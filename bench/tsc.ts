@@ -24,9 +24,11 @@ const TSGO = join(ROOT, "node_modules", "@typescript", `typescript-${process.pla
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
 const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
-const unknown = argv.filter((a) => a !== "--quick" && !a.startsWith("--only="));
+/** Passed to the worker as is (TypeScript 7's thread budget); the default is the worker's own. */
+const threadsFlag = argv.find((a) => a.startsWith("--tsgo-threads="));
+const unknown = argv.filter((a) => a !== "--quick" && !a.startsWith("--only=") && a !== threadsFlag);
 if (unknown.length > 0 || (only !== undefined && !(only in COMPILERS))) {
-  process.stderr.write(`bench/tsc.ts: usage: bench/tsc.ts [--quick] [--only=5.9|6.0|7]\n`);
+  process.stderr.write(`bench/tsc.ts: usage: bench/tsc.ts [--quick] [--only=5.9|6.0|7] [--tsgo-threads=N]\n`);
   process.exit(2);
 }
 const PACKAGES = quick ? 4 : 20;
@@ -130,7 +132,7 @@ class Worker {
   constructor(root: string, version: Version, stateDir: string) {
     this.child = spawn(
       process.execPath,
-      [CLI, "--tool", "tsc", "--protocol=json", "--concurrency=1", "--persistent_worker", `--typescript=${COMPILERS[version]}`, `--state-dir=${stateDir}`],
+      [CLI, "--tool", "tsc", "--protocol=json", "--concurrency=1", "--persistent_worker", `--typescript=${COMPILERS[version]}`, `--state-dir=${stateDir}`, ...(threadsFlag ? [threadsFlag] : [])],
       { cwd: root },
     );
     this.child.stdout.setEncoding("utf8");
@@ -296,7 +298,7 @@ async function main(): Promise<void> {
     "",
     `${PACKAGES * MODULES_PER_PACKAGE} modules in ${PACKAGES} libraries (strict, declaration, sourceMap; ${PACKAGES * MODULES_PER_PACKAGE * 3} outputs); median of ${REPS} alternating runs;`,
     `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`,
-    `The worker is worker-bridge as a Bazel JSON worker (process host, default --tsgo-threads) receiving one request per build with`,
+    `The worker is worker-bridge as a Bazel JSON worker (process host, ${threadsFlag ?? "default --tsgo-threads"}) receiving one request per build with`,
     `declared inputs and digests; outputs deleted before every build. "clean build" is a fresh worker process with an empty state directory.`,
     "",
     ...table,
