@@ -1,10 +1,10 @@
 // `node --import tsx bench/remote-profiles.ts [--actions=N] [--tsc] [--json]` (after `npm run build`):
 // the same stream of worker actions through every executor profile of the remote emulator
-// (test/remote/emulator; the executors are described in docs/remote-execution.md), round-robin in
-// one run, printing the median per-action time per profile, whether the worker stayed warm, and the
-// speed-up over the one-shot `plain` profile measured in the same run. With --tsc, NativeLink is the
-// profile that sends every action a new absolute sandbox_dir: its tsc figure measures whether the
-// tsc tool's warm state survives a new directory (docs/tsc.md, "Warm in every directory").
+// (test/remote/emulator, docs/protocol/remote-executors.md §10), round-robin in one run, printing the
+// median per-action time per profile, whether the worker stayed warm, and the speed-up over the
+// one-shot `plain` profile measured in the same run. With --tsc, NativeLink is the profile that
+// sends every action a new absolute sandbox_dir: its tsc figure measures whether the tsc tool's
+// warm state survives a new directory (docs/tsc.md, "Warm in every directory").
 import { performance } from "node:perf_hooks";
 import {
   createExecutor,

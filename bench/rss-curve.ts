@@ -34,7 +34,7 @@ interface Curve {
   ms: number;
 }
 
-type MeasuredHost = ToolHost & { pids(): number[]; stats(): { recycles: number } };
+type MeasuredHost = Omit<ToolHost, "stats"> & { pids(): number[]; stats(): { recycles: number } };
 
 function makeHost(budgetMb: number | undefined): Promise<MeasuredHost> {
   return createHost({
@@ -43,9 +43,9 @@ function makeHost(budgetMb: number | undefined): Promise<MeasuredHost> {
     tool,
     startupArgs: [],
     concurrency: 1,
-    tools: 1,
+    toolProcesses: 1,
     abortGraceMs: 3000,
-    maxToolMemoryMb: budgetMb,
+    maxToolProcessMemoryMb: budgetMb,
     logger,
   }) as Promise<MeasuredHost>;
 }

@@ -128,7 +128,7 @@ class Worker {
     });
     const ms = performance.now() - start;
     const response = JSON.parse(line) as { exitCode?: number; output?: string };
-    this.notes = (response.output ?? "").split("\n").filter((l) => l.startsWith("worker-bridge tsc: warm") || l.startsWith("worker-bridge tsc: cold")).join("; ");
+    this.notes = (response.output ?? "").split("\n").filter((l) => l.startsWith("worker-bridge: tsc: warm") || l.startsWith("worker-bridge: tsc: cold")).join("; ");
     return { ms, exitCode: response.exitCode ?? 0 };
   }
 

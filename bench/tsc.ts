@@ -171,7 +171,7 @@ class Worker {
     const response = JSON.parse(line) as { exitCode?: number; output?: string };
     const heap = /max seen (\d+) MiB/.exec(response.output ?? "");
     if (heap) this.maxHeapMb = Math.max(this.maxHeapMb, Number(heap[1]));
-    this.lastNotes = (response.output ?? "").split("\n").filter((l) => l.startsWith("worker-bridge tsc: ")).join("\n");
+    this.lastNotes = (response.output ?? "").split("\n").filter((l) => l.startsWith("worker-bridge: tsc: ")).join("\n");
     return { ms, exitCode: response.exitCode ?? 0 };
   }
 

@@ -1,4 +1,4 @@
-import type { ToolInput } from "../tools/define-tool.js";
+import type { ToolInput } from "../tool-api/define-tool.js";
 
 /** Which front door a job came through; for logs and records only. */
 export type JobOrigin = "bazel" | "buck2" | "oneshot" | "replay";
@@ -22,6 +22,12 @@ export interface Job {
   /** Fires when the client cancels (Bazel cancel, gRPC call cancelled, Exec cancel event). */
   readonly signal: AbortSignal;
   readonly verbosity: number;
+  /**
+   * Set by a front door that cannot turn a request into a runnable job (a sandbox_dir escaping the
+   * execroot): the dispatcher answers it as failed-to-start with this reason, like a bad argfile,
+   * so it is logged, counted and recorded like any other bad request.
+   */
+  readonly refused?: string;
 }
 
 /** Why a job did not finish normally. */
@@ -58,6 +64,18 @@ export interface HostResult {
   crashed?: boolean;
 }
 
+/** Counters a host may report for the exit summary; absent ones are simply not logged. */
+export interface HostStats {
+  /** Tool processes started (process hosts). */
+  readonly processesStarted?: number;
+  /** Unexpected tool process deaths. */
+  readonly crashes?: number;
+  /** Tool processes retired over their request or memory budget. */
+  readonly recycles?: number;
+  /** Tool processes killed because an aborted job overstayed its grace. */
+  readonly hardKills?: number;
+}
+
 /** Runs prepared jobs. Implemented by the supervisor (inline or in tool processes). */
 export interface ToolHost {
   /**
@@ -67,5 +85,13 @@ export interface ToolHost {
   run(job: PreparedJob, signal: AbortSignal): Promise<HostResult>;
   /** How many jobs this host can usefully run at once. */
   readonly capacity: number;
+  /**
+   * The longest this host may take, after a job's signal aborts, to settle that job by itself
+   * (its own hard-cancel bound). Whoever backstops the host must wait longer than this; see
+   * `src/runtime/abort-timers.ts`. Absent means the host settles at once.
+   */
+  readonly abortAllowanceMs?: number;
+  /** Counters for the exit summary, when the host keeps any. */
+  stats?(): HostStats;
   close(): Promise<void>;
 }

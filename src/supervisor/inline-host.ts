@@ -1,7 +1,8 @@
 import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
-import type { ToolDefinition } from "../tools/define-tool.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { installOutputCapture } from "./output-capture.js";
-import { runToolJob } from "./tool-runner.js";
+import { runToolJob } from "./run-tool-job.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 /**
  * Runs the tool inside the bridge process: the lowest latency, but a crash or leak in the tool is
@@ -9,6 +10,8 @@ import { runToolJob } from "./tool-runner.js";
  */
 export class InlineHost implements ToolHost {
   readonly capacity: number;
+  /** An inline tool cannot be killed: it is promised its grace, then answered without. */
+  readonly abortAllowanceMs: number;
   private state: Promise<unknown> | undefined;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -16,8 +19,10 @@ export class InlineHost implements ToolHost {
   constructor(
     private readonly tool: ToolDefinition<unknown>,
     private readonly startupArgs: readonly string[],
+    options: { abortGraceMs?: number } = {},
   ) {
     this.capacity = tool.maxConcurrentJobs ?? 1;
+    this.abortAllowanceMs = options.abortGraceMs ?? 0;
     // A tool's prints must land in its job's output, never on the protocol stream.
     installOutputCapture();
   }
@@ -28,8 +33,7 @@ export class InlineHost implements ToolHost {
       state = await this.init();
     } catch (err) {
       this.state = undefined; // let the next request try again
-      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      return { exitCode: 1, output: `worker-bridge: tool ${this.tool.name} failed to initialise: ${detail}`, hostPid: process.pid };
+      return { exitCode: EXIT_CODES.failure, output: bridgeMessage(`tool ${this.tool.name} failed to initialise: ${errorText(err)}`), hostPid: process.pid };
     }
     if (this.running >= this.capacity) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;

@@ -6,7 +6,7 @@ import { cpSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, r
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import type { ToolInput } from "../../src/tools/define-tool.js";
+import type { ToolInput } from "../../src/tool-api/define-tool.js";
 import { createTscState, runTsc, type TscState } from "../../src/tools/tsc/index.js";
 import { nativeCompilerPath, resolveTypeScript } from "../../src/tools/tsc/resolve-typescript.js";
 import { FixtureProject, rng } from "./fixture-model.js";
@@ -60,8 +60,8 @@ async function warm(t: Tool, cwd: string, args: readonly string[], inputs: reado
   const r = await runTsc(t.state, { id: 0, args, inputs, cwd, env: { ...process.env } as Record<string, string>, verbosity: 1 }, signal);
   const all = r.output ?? "";
   const lines = all.split("\n");
-  const output = lines.filter((l) => !l.startsWith("worker-bridge tsc: ")).join("\n");
-  const notes = lines.filter((l) => l.startsWith("worker-bridge tsc: ")).join("\n");
+  const output = lines.filter((l) => !l.startsWith("worker-bridge: tsc: ")).join("\n");
+  const notes = lines.filter((l) => l.startsWith("worker-bridge: tsc: ")).join("\n");
   return { exitCode: r.exitCode, output, notes, files: outputsOf(cwd, outDir) };
 }
 

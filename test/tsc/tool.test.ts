@@ -69,7 +69,7 @@ function require_version(dir: string): string {
 }
 
 function stripNotes(output: string): string {
-  return output.split("\n").filter((l) => !l.startsWith("worker-bridge tsc: ")).join("\n");
+  return output.split("\n").filter((l) => !l.startsWith("worker-bridge: tsc: ")).join("\n");
 }
 
 test("TypeScript 7 runs its native binary, matches it exactly and adds nothing to its output", async () => {

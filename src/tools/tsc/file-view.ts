@@ -4,7 +4,7 @@
 // system. Without inputs (Buck2, one-shot) the real file system is visible.
 import { realpathSync } from "node:fs";
 import { basename, dirname, resolve, sep } from "node:path";
-import type { ToolInput } from "../define-tool.js";
+import type { ToolInput } from "../../tool-api/define-tool.js";
 import type { TypeScriptApi } from "./typescript-api.js";
 import type { PathMap } from "./virtual-root.js";
 

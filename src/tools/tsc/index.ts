@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { getHeapStatistics } from "node:v8";
 import { writeStderr } from "../../supervisor/output-capture.js";
-import { defineTool, type ToolJob, type ToolResult } from "../define-tool.js";
+import { defineTool, type ToolJob, type ToolResult } from "../../tool-api/define-tool.js";
 import { projectDirFromArgs } from "./command-line.js";
 import { UndeclaredInputError } from "./file-view.js";
 import { MirrorPathError } from "./native/mirror.js";
@@ -86,11 +86,11 @@ async function runNative(state: TscState, flags: TscToolFlags, resolved: Resolve
   const outcome = await runNativeWarm(nativeContext(state, flags, job.cwd), exe, resolved.version, args, job, signal);
   const about = `TypeScript ${resolved.version} (${resolved.source}: ${resolved.dir})`;
   if (outcome.kind === "done") {
-    const verbose = job.verbosity > 0 ? outcome.notes.map((n) => `worker-bridge tsc: ${n}\n`).join("") + `worker-bridge tsc: ${about}, warm native\n` : "";
+    const verbose = job.verbosity > 0 ? outcome.notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: ${about}, warm native\n` : "";
     return { exitCode: outcome.exitCode, output: outcome.output + verbose };
   }
   const result = await runCompilerProcess(resolved, args, job.cwd, job.env, signal);
-  const note = job.verbosity > 0 ? `worker-bridge tsc: ran ${about} cold as a process (${outcome.reason})\n` : "";
+  const note = job.verbosity > 0 ? `worker-bridge: tsc: ran ${about} cold as a process (${outcome.reason})\n` : "";
   return { exitCode: result.exitCode, output: result.output + note };
 }
 
@@ -116,17 +116,17 @@ export async function runTsc(state: TscState, job: ToolJob, signal: AbortSignal)
     const outcome = runWarm(state, resolved, args, job, signal, flags.verifyRate ?? 0);
     if (outcome.kind === "cold") {
       const result = await runCompilerProcess(resolved, args, job.cwd, job.env, signal);
-      const note = job.verbosity > 0 ? `worker-bridge tsc: ran tsc ${resolved.version} as a process (${outcome.reason})\n` : "";
+      const note = job.verbosity > 0 ? `worker-bridge: tsc: ran tsc ${resolved.version} as a process (${outcome.reason})\n` : "";
       return { exitCode: result.exitCode, output: note + result.output };
     }
     const verbose =
       job.verbosity > 0
-        ? outcome.notes.map((n) => `worker-bridge tsc: ${n}\n`).join("") + `worker-bridge tsc: TypeScript ${resolved.version} (${resolved.source}: ${resolved.dir})\n`
+        ? outcome.notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: TypeScript ${resolved.version} (${resolved.source}: ${resolved.dir})\n`
         : "";
     return { exitCode: outcome.exitCode, output: outcome.output + verbose };
   } catch (err) {
     if (USER_ERRORS.some((cls) => err instanceof cls)) {
-      return { exitCode: 1, output: `worker-bridge tsc: ${(err as Error).message}\n` };
+      return { exitCode: 1, output: `worker-bridge: tsc: ${(err as Error).message}\n` };
     }
     throw err;
   }

@@ -5,7 +5,7 @@
 // refreshed from the build system's digests — or, without digests, from the files themselves.
 import { copyFileSync, linkSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, normalize, sep } from "node:path";
-import type { ToolInput } from "../../define-tool.js";
+import type { ToolInput } from "../../../tool-api/define-tool.js";
 import type { MirroredInput } from "./state-dir.js";
 
 export class MirrorPathError extends Error {

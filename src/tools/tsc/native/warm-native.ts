@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
-import type { ToolJob } from "../../define-tool.js";
+import type { ToolJob } from "../../../tool-api/define-tool.js";
 import { directoryBytes, STATE_FORMAT, type StateStore, type TargetEntry, type TargetMeta } from "./state-dir.js";
 import { mirrorablePath, syncMirror } from "./mirror.js";
 import { planNative, type NativePlan } from "./project-options.js";
@@ -141,7 +141,7 @@ export async function runNativeWarm(
   if (opened.kind === "busy") return { kind: "cold", reason: `target is being compiled by process ${opened.pid}` };
   const { entry } = opened;
   const label = `${entry.dir} (${args.join(" ")})`;
-  if (opened.discarded !== undefined) ctx.log(`worker-bridge tsc: discarded the TypeScript 7 state of ${label}: ${opened.discarded}; compiling cold`);
+  if (opened.discarded !== undefined) ctx.log(`worker-bridge: tsc: discarded the TypeScript 7 state of ${label}: ${opened.discarded}; compiling cold`);
   try {
     const planStart = performance.now();
     const planKey = mirrored ? configKey(args, job) : "";
@@ -227,7 +227,7 @@ async function compile(
   if (meta !== undefined) {
     const why = inconsistency(entry, meta, r.version, store);
     if (why !== undefined) {
-      ctx.log(`worker-bridge tsc: discarded the TypeScript 7 state of ${r.label}: ${why}; compiling cold`);
+      ctx.log(`worker-bridge: tsc: discarded the TypeScript 7 state of ${r.label}: ${why}; compiling cold`);
       ctx.store.reset(entry);
       meta = undefined;
       mirrorRecord = {};
@@ -337,7 +337,7 @@ async function compile(
       const to = join(job.cwd, rel);
       const written = mirrored ? handOut(from, to, leaky.has(rel) ? leak : undefined, Buffer.from(job.cwd), ensureDir) : restore(from, to, ensureDir);
       if (!written) {
-        ctx.log(`worker-bridge tsc: discarded the TypeScript 7 state of ${r.label}: output ${rel} vanished; compiling cold`);
+        ctx.log(`worker-bridge: tsc: discarded the TypeScript 7 state of ${r.label}: output ${rel} vanished; compiling cold`);
         ctx.store.reset(entry);
         if (!mayRetry) throw new Error(`tsgo output ${from} vanished during a cold compile`);
         return compile(ctx, entry, undefined, r, false);
