@@ -2,7 +2,9 @@
 // the same stream of worker actions through every executor profile of the remote emulator
 // (test/remote/emulator, docs/protocol/remote-executors.md §10), round-robin in one run, printing the
 // median per-action time per profile, whether the worker stayed warm, and the speed-up over the
-// one-shot `plain` profile measured in the same run.
+// one-shot `plain` profile measured in the same run. With --tsc, NativeLink is the profile that
+// sends every action a new absolute sandbox_dir: its tsc figure measures whether the tsc tool's
+// warm state survives a new directory (docs/tsc.md, "Warm in every directory").
 import { performance } from "node:perf_hooks";
 import {
   createExecutor,
@@ -43,7 +45,7 @@ function probeWorkload(actions: number): Workload {
 
 function tscWorkload(actions: number): Workload {
   return {
-    name: "tsc (two-file project, one file edited per action)",
+    name: "tsc (two-file project, one file edited per action; NativeLink: a new directory per action)",
     actions,
     action: (profile, i) =>
       workerAction(profile, {

@@ -1,8 +1,11 @@
-// `node --import tsx bench/tsc.ts [--quick]`: one-shot `tsc` against the warm tsc worker on a
-// generated project of 200+ modules, for three situations a build meets again and again — nothing
-// changed, one file changed, a type error introduced. Both sides run alternately in the same run;
-// the table shows medians and their ratio. Nothing here asserts speed (see bench/README-tsc.md).
+// `node --import tsx bench/tsc.ts [--quick] [--only=5.9|6.0|7]`: the warm tsc worker against
+// one-shot runs of the same compiler, and against a cold `tsgo` (TypeScript 7 native) one-shot, on
+// a generated project (500 modules in 20 libraries; --quick: 40 in 4), for a clean build, one
+// function-body edit and one exported-API edit that cascades through every library. All contenders
+// run alternately on the same project state in one run; the tables show medians and ratios.
+// Nothing here asserts speed (see bench/README-tsc.md).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,36 +13,47 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "dist", "cli.js");
-const TSC5 = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-const TSC7 = join(ROOT, "node_modules", "typescript-7", "bin", "tsc");
+const COMPILERS = {
+  "5.9": join(ROOT, "node_modules", "typescript"),
+  "6.0": join(ROOT, "node_modules", "typescript-6.0"),
+  "7": join(ROOT, "node_modules", "typescript-7"),
+} as const;
+type Version = keyof typeof COMPILERS;
+const TSGO = join(ROOT, "node_modules", "@typescript", `typescript-${process.platform}-${process.arch}`, "lib", process.platform === "win32" ? "tsc.exe" : "tsc");
 
-const quick = process.argv.includes("--quick");
-const unknown = process.argv.slice(2).filter((a) => a !== "--quick");
-if (unknown.length > 0) {
-  process.stderr.write(`bench/tsc.ts: unknown argument(s) ${unknown.join(" ")}; usage: bench/tsc.ts [--quick]\n`);
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+/** Passed to the worker as is (TypeScript 7's thread budget); the default is the worker's own. */
+const threadsFlag = argv.find((a) => a.startsWith("--tsgo-threads="));
+const unknown = argv.filter((a) => a !== "--quick" && !a.startsWith("--only=") && a !== threadsFlag);
+if (unknown.length > 0 || (only !== undefined && !(only in COMPILERS))) {
+  process.stderr.write(`bench/tsc.ts: usage: bench/tsc.ts [--quick] [--only=5.9|6.0|7] [--tsgo-threads=N]\n`);
   process.exit(2);
 }
-const PACKAGES = quick ? 4 : 10;
-const MODULES_PER_PACKAGE = quick ? 10 : 21;
-const REPS = quick ? 2 : 5;
+const PACKAGES = quick ? 4 : 20;
+const MODULES_PER_PACKAGE = quick ? 10 : 25;
+const REPS = quick ? 1 : 3;
 
-if (!existsSync(CLI)) {
-  process.stderr.write(`bench/tsc.ts: ${CLI} not found; run \`npm run build\` first\n`);
-  process.exit(2);
+for (const need of [CLI, TSGO]) {
+  if (!existsSync(need)) {
+    process.stderr.write(`bench/tsc.ts: ${need} not found; run \`npm ci\` and \`npm run build\` first\n`);
+    process.exit(2);
+  }
 }
 
 // ---- fixture -------------------------------------------------------------------------------
 
-function moduleText(p: number, m: number, salt: string): string {
+function moduleText(p: number, m: number, api: string, body: string): string {
   const deps: string[] = [];
   if (m > 0) deps.push(`./m${m - 1}.js`);
   if (m > 1) deps.push(`./m${Math.floor(m / 2)}.js`);
-  if (p > 0) deps.push(`../../p${p - 1}/src/m${m % MODULES_PER_PACKAGE}.js`);
+  if (p > 0) deps.push(`../../p${p - 1}/src/m${m}.js`);
   const imports = deps.map((d, i) => `import { Model as Dep${i}, make as make${i} } from "${d}";`).join("\n");
   const uses = deps.map((_, i) => `  readonly d${i}: Dep${i} = make${i}(${i});`).join("\n");
   return `${imports}
 /** Module ${p}/${m}. */
-export interface Options${salt} { readonly id: number; readonly name: string; readonly tags: readonly string[] }
+export interface Options { readonly id: number; readonly name: string; readonly tags: readonly string[] }
 export class Model {
   readonly id: number;
   readonly values = new Map<string, number>();
@@ -50,13 +64,13 @@ ${uses}
   total(): number {
     let sum = 0;
     for (const v of this.values.values()) sum += v;
-    return sum + this.id;
+    return sum + this.id${body};
   }
-  describe(o: Options${salt}): string {
+  describe(o: Options): string {
     return \`\${o.name}#\${o.id}:\${o.tags.join(",")}:\${this.total()}\`;
   }
 }
-export function make(id: number): Model {
+export function make(id: number${api}): Model {
   return new Model(id * ${p + 1} + ${m});
 }
 export const VALUE_${p}_${m} = ${m * 7 + p};
@@ -66,7 +80,7 @@ export const picked: Pick${m}<{ name: string; size: number }> = { getName: () =>
 }
 
 function writeFixture(root: string): string[] {
-  const files: string[] = [];
+  const files = ["tsconfig.json"];
   writeFileSync(
     join(root, "tsconfig.json"),
     JSON.stringify({
@@ -78,19 +92,30 @@ function writeFixture(root: string): string[] {
     mkdirSync(join(root, `p${p}`, "src"), { recursive: true });
     for (let m = 0; m < MODULES_PER_PACKAGE; m++) {
       const rel = `p${p}/src/m${m}.ts`;
-      writeFileSync(join(root, rel), moduleText(p, m, ""));
+      writeFileSync(join(root, rel), moduleText(p, m, "", ""));
       files.push(rel);
     }
   }
   return files;
 }
 
-// ---- the two contenders --------------------------------------------------------------------
+/** What Bazel sends: every input with a content digest. */
+function inputs(root: string, files: readonly string[]): { path: string; digest: string }[] {
+  return files.map((path) => ({ path, digest: createHash("sha256").update(readFileSync(join(root, path))).digest("hex") }));
+}
 
-function oneShot(tsc: string, root: string): { ms: number; exitCode: number } {
+// ---- contenders ----------------------------------------------------------------------------
+
+interface Timed {
+  ms: number;
+  exitCode: number;
+}
+
+function oneShot(version: Version, root: string): Timed {
   rmSync(join(root, "out"), { recursive: true, force: true });
+  const [file, args] = version === "7" ? [TSGO, []] : [process.execPath, [join(COMPILERS[version], "lib", "tsc.js")]];
   const start = performance.now();
-  const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(file, [...args, "-p", "tsconfig.json"], { cwd: root, encoding: "utf8" });
   return { ms: performance.now() - start, exitCode: r.status ?? -1 };
 }
 
@@ -102,9 +127,14 @@ class Worker {
   private stderr = "";
   private closing = false;
   maxHeapMb = 0;
+  lastNotes = "";
 
-  constructor(root: string) {
-    this.child = spawn(process.execPath, [CLI, "--tool", "tsc", "--protocol=json", "--concurrency=1", "--persistent_worker"], { cwd: root });
+  constructor(root: string, version: Version, stateDir: string) {
+    this.child = spawn(
+      process.execPath,
+      [CLI, "--tool", "tsc", "--protocol=json", "--concurrency=1", "--persistent_worker", `--typescript=${COMPILERS[version]}`, `--state-dir=${stateDir}`, ...(threadsFlag ? [threadsFlag] : [])],
+      { cwd: root },
+    );
     this.child.stdout.setEncoding("utf8");
     this.child.stdout.on("data", (chunk: string) => {
       this.buffer += chunk;
@@ -129,9 +159,9 @@ class Worker {
     });
   }
 
-  async build(root: string): Promise<{ ms: number; exitCode: number }> {
+  async build(root: string, files: readonly string[]): Promise<Timed> {
     rmSync(join(root, "out"), { recursive: true, force: true }); // as Bazel deletes outputs
-    const request = { arguments: ["-p", "tsconfig.json"], inputs: [], requestId: 0, verbosity: 1 };
+    const request = { arguments: ["-p", "tsconfig.json"], inputs: inputs(root, files), requestId: 0, verbosity: 1 };
     const start = performance.now();
     const line = await new Promise<string>((resolve) => {
       this.waiting = resolve;
@@ -141,111 +171,139 @@ class Worker {
     const response = JSON.parse(line) as { exitCode?: number; output?: string };
     const heap = /max seen (\d+) MiB/.exec(response.output ?? "");
     if (heap) this.maxHeapMb = Math.max(this.maxHeapMb, Number(heap[1]));
+    this.lastNotes = (response.output ?? "").split("\n").filter((l) => l.startsWith("worker-bridge: tsc: ")).join("\n");
     return { ms, exitCode: response.exitCode ?? 0 };
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.closing = true;
     this.child.stdin.end();
-    setTimeout(() => this.child.kill("SIGKILL"), 5000).unref();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5000);
+    return new Promise<void>((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) resolve();
+      else this.child.once("exit", () => resolve());
+    }).finally(() => clearTimeout(timer));
   }
 }
 
 // ---- measurement ---------------------------------------------------------------------------
 
-const median = (xs: number[]) => {
+const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
-interface Scenario {
-  name: string;
-  /** Puts the project in the state to measure; returns an undo for after the measurement. */
-  apply(rep: number): () => void;
-  expectExit: number;
+interface Row {
+  version: Version;
+  scenario: string;
+  oneShot: number;
+  worker: number;
+  tsgo: number;
+}
+
+const BODY_TARGET = (p: number) => `p${p}/src/m${Math.floor(MODULES_PER_PACKAGE / 2)}.ts`;
+
+async function benchVersion(version: Version, temps: string[]): Promise<Row[]> {
+  const root = mkdtempSync(join(tmpdir(), `tsc-bench-${version}-`));
+  temps.push(root);
+  const files = writeFixture(root);
+  const mid = Math.floor(PACKAGES / 2);
+  const mm = Math.floor(MODULES_PER_PACKAGE / 2);
+  const rows: Row[] = [];
+  const check = (what: string, t: Timed): Timed => {
+    if (t.exitCode !== 0) throw new Error(`${version} ${what}: exit code ${t.exitCode}`);
+    return t;
+  };
+
+  // Clean build: a fresh worker process with an empty state directory, against one-shots.
+  const clean: Row = { version, scenario: "clean build", oneShot: 0, worker: 0, tsgo: 0 };
+  const cw: number[] = [];
+  const co: number[] = [];
+  const ct: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    const state = mkdtempSync(join(tmpdir(), "tsc-bench-state-"));
+    temps.push(state);
+    const w = new Worker(root, version, state);
+    cw.push(check("clean worker build", await w.build(root, files)).ms);
+    await w.close();
+    co.push(check("one-shot", oneShot(version, root)).ms);
+    ct.push(check("tsgo", oneShot("7", root)).ms);
+  }
+  Object.assign(clean, { worker: median(cw), oneShot: median(co), tsgo: median(ct) });
+  rows.push(clean);
+
+  const state = mkdtempSync(join(tmpdir(), "tsc-bench-state-"));
+  temps.push(state);
+  const worker = new Worker(root, version, state);
+  check("first build", await worker.build(root, files));
+  const edits: { name: string; file: string; p: number; m: number; kind: "body" | "api" }[] = [
+    // A function body in the middle library: no declaration changes.
+    { name: "one body edit", file: BODY_TARGET(mid), p: mid, m: mm, kind: "body" },
+    // An exported signature in the first library: importers in every library are re-checked.
+    { name: "exported-API edit (cascades through every library)", file: BODY_TARGET(0), p: 0, m: mm, kind: "api" },
+  ];
+  for (const e of edits) {
+    const ws: number[] = [];
+    const os: number[] = [];
+    const ts: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      // Each rep is one more edit of the same kind: the worker always sees exactly one change.
+      const variant = rep + 1;
+      writeFileSync(
+        join(root, e.file),
+        e.kind === "body" ? moduleText(e.p, e.m, "", ` + ${variant}`) : moduleText(e.p, e.m, `, scale${variant}?: number`, ""),
+      );
+      os.push(check(e.name, oneShot(version, root)).ms);
+      ws.push(check(e.name, await worker.build(root, files)).ms);
+      if (version === "7" && rep === 0) process.stderr.write(`  ${e.name}: ${worker.lastNotes.replace(/\n/g, " | ")}\n`);
+      ts.push(check("tsgo", oneShot("7", root)).ms);
+    }
+    writeFileSync(join(root, e.file), moduleText(e.p, e.m, "", ""));
+    await worker.build(root, files); // back to the baseline, unmeasured
+    rows.push({ version, scenario: e.name, oneShot: median(os), worker: median(ws), tsgo: median(ts) });
+  }
+  await worker.close();
+  return rows;
 }
 
 async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), "tsc-bench-"));
-  const files = writeFixture(root);
-  const target = files[Math.floor(files.length / 2)]!;
-  const original = readFileSync(join(root, target), "utf8");
-  const scenarios: Scenario[] = [
-    { name: "no change", apply: () => () => undefined, expectExit: 0 },
-    {
-      name: "one file changed",
-      apply: (rep) => {
-        writeFileSync(join(root, target), original.replace(/export const VALUE_(\d+)_(\d+) = \d+;/, `export const VALUE_$1_$2 = ${1000 + rep};`));
-        return () => writeFileSync(join(root, target), original);
-      },
-      expectExit: 0,
-    },
-    {
-      name: "type error introduced",
-      apply: (rep) => {
-        writeFileSync(join(root, target), original + `export const broken${rep}: number = "not a number";\n`);
-        return () => writeFileSync(join(root, target), original);
-      },
-      expectExit: 2,
-    },
-  ];
-
-  const worker = new Worker(root);
-  const first = await worker.build(root);
-  const firstOneShot = oneShot(TSC5, root);
-  const rows: string[] = [];
-  const ratios: Record<string, number> = {};
-  const native = existsSync(TSC7) && !quick;
-  for (const s of scenarios) {
-    const cold: number[] = [];
-    const warm: number[] = [];
-    const nat: number[] = [];
-    for (let rep = 0; rep < REPS; rep++) {
-      // Alternate the contenders so machine noise hits both alike; each sees the same project state.
-      let undo = s.apply(rep);
-      const c = oneShot(TSC5, root);
-      undo();
-      undo = s.apply(rep);
-      const w = await worker.build(root);
-      undo();
-      // Bring the warm worker back to the baseline state, unmeasured, so every rep starts alike.
-      if (s.name !== "no change") await worker.build(root);
-      if (c.exitCode !== s.expectExit || w.exitCode !== s.expectExit) {
-        throw new Error(`${s.name}: unexpected exit codes one-shot=${c.exitCode} warm=${w.exitCode} (expected ${s.expectExit})`);
-      }
-      cold.push(c.ms);
-      warm.push(w.ms);
-      if (native) {
-        undo = s.apply(rep);
-        nat.push(oneShot(TSC7, root).ms);
-        undo();
-      }
+  const temps: string[] = [];
+  const versions = (Object.keys(COMPILERS) as Version[]).filter((v) => (only === undefined ? existsSync(COMPILERS[v]) : v === only));
+  const rows: Row[] = [];
+  const loadStart = loadavg()[0]!;
+  try {
+    for (const v of versions) {
+      process.stderr.write(`bench/tsc.ts: TypeScript ${v}\n`);
+      rows.push(...(await benchVersion(v, temps)));
     }
-    ratios[s.name] = median(cold) / median(warm);
-    rows.push(
-      `| ${s.name} | ${median(cold).toFixed(0)} | ${median(warm).toFixed(0)} | **${(median(cold) / median(warm)).toFixed(1)}×** |` +
-        (native ? ` ${median(nat).toFixed(0)} |` : ""),
-    );
+  } finally {
+    for (const t of temps) rmSync(t, { recursive: true, force: true });
   }
-  worker.close();
-  rmSync(root, { recursive: true, force: true });
-
-  const header = native
-    ? "| situation | one-shot tsc 5.9 (ms) | warm worker (ms) | ratio | one-shot tsc 7 native (ms) |\n|---|---:|---:|---:|---:|"
-    : "| situation | one-shot tsc 5.9 (ms) | warm worker (ms) | ratio |\n|---|---:|---:|---:|";
+  const f = (ms: number) => ms.toFixed(0);
+  const x = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+  const table = [
+    "| compiler | situation | one-shot, same compiler (ms) | warm worker (ms) | worker vs one-shot | cold tsgo one-shot (ms) | worker vs cold tsgo |",
+    "|---|---|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.version} | ${r.scenario} | ${f(r.oneShot)} | ${f(r.worker)} | **${x(r.oneShot, r.worker)}** | ${f(r.tsgo)} | **${x(r.tsgo, r.worker)}** |`),
+  ];
+  const goal = (scenario: string, want: number): string => {
+    const r = rows.find((row) => row.version === "7" && row.scenario.startsWith(scenario));
+    if (!r) return `not measured`;
+    const ratio = r.tsgo / r.worker;
+    return `${ratio.toFixed(1)}× (goal ≥ ${want}×: ${ratio >= want ? "holds" : "not met"})`;
+  };
   const out = [
-    `## tsc: one-shot vs warm worker${quick ? " (--quick: smoke run, numbers not meaningful)" : ""}`,
+    `## tsc: warm worker vs one-shot and vs cold tsgo${quick ? " (--quick: smoke run, numbers not meaningful)" : ""}`,
     "",
-    `${PACKAGES * MODULES_PER_PACKAGE} modules in ${PACKAGES} packages (strict, declaration, sourceMap); median of ${REPS} alternating runs;`,
-    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load average ${loadavg()[0]!.toFixed(1)} at the end.`,
-    `The warm worker is worker-bridge as a Bazel JSON worker (process host) receiving one request per build, outputs deleted before each build.`,
+    `${PACKAGES * MODULES_PER_PACKAGE} modules in ${PACKAGES} libraries (strict, declaration, sourceMap; ${PACKAGES * MODULES_PER_PACKAGE * 3} outputs); median of ${REPS} alternating runs;`,
+    `Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, load average ${loadStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end.`,
+    `The worker is worker-bridge as a Bazel JSON worker (process host, ${threadsFlag ?? "default --tsgo-threads"}) receiving one request per build with`,
+    `declared inputs and digests; outputs deleted before every build. "clean build" is a fresh worker process with an empty state directory.`,
     "",
-    header,
-    ...rows,
+    ...table,
     "",
-    `First build: worker ${first.ms.toFixed(0)} ms (cold, includes loading TypeScript), one-shot ${firstOneShot.ms.toFixed(0)} ms.`,
-    `Largest heap reported by the tsc tool process: ${worker.maxHeapMb} MiB.`,
+    `TypeScript 7 goals, same run: body edit ${goal("one body edit", 5)}; exported-API cascade ${goal("exported-API", 2.5)}.`,
     "",
   ].join("\n");
   process.stdout.write(out);

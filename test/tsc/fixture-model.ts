@@ -1,8 +1,8 @@
 // A small multi-package TypeScript project that a seeded random walk mutates: edits, type errors
 // and fixes, added/deleted/renamed files, tsconfig changes, a removed dependency, branch switches.
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { ToolInput } from "../../src/tool-api/define-tool.js";
 
 /** mulberry32: small, fast, deterministic. */
@@ -33,7 +33,9 @@ function initialFiles(): Files {
   f.set("node_modules/@types/extra/index.d.ts", `declare const EXTRA_VERSION: string;\n`);
   f.set("node_modules/@types/extra/package.json", `{ "name": "@types/extra", "version": "1.0.0", "types": "index.d.ts" }\n`);
   f.set("node_modules/dep-lib/package.json", `{ "name": "dep-lib", "version": "1.0.0", "types": "index.d.ts", "main": "index.js" }\n`);
-  f.set("node_modules/dep-lib/index.d.ts", `export declare function depFn(): number;\n`);
+  f.set("node_modules/dep-lib/index.d.ts", `export declare function depFn(): number;\nexport interface DepBox { readonly n: number }\nexport declare function depBox(): DepBox;\n`);
+  // An exported value whose type is inferred from the dependency: its declaration names dep-lib.
+  f.set("packages/app/src/boxed.ts", `import { depBox } from "dep-lib";\nexport const boxed = depBox();\n`);
   return f;
 }
 
@@ -86,7 +88,25 @@ export class FixtureProject {
   private counter = 0;
   private written = new Set<string>();
 
-  constructor(readonly root: string, private readonly random: () => number) {}
+  /** node_modules/dep-lib is a symlink to a directory outside the project (as in a Bazel sandbox). */
+  private linkedDep = false;
+
+  /**
+   * @param root     where the project lives now (moveTo changes it)
+   * @param external a directory outside every root, for dependencies reached through symlinks
+   */
+  constructor(
+    public root: string,
+    private readonly random: () => number,
+    private readonly external: string = join(dirname(root), `${basename(root)}-external`),
+  ) {}
+
+  /** Moves the project to a new directory (a new sandbox or action directory). */
+  moveTo(root: string): void {
+    mkdirSync(dirname(root), { recursive: true });
+    renameSync(this.root, root);
+    this.root = root;
+  }
 
   private pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.random() * items.length)]!;
@@ -98,6 +118,7 @@ export class FixtureProject {
 
   /** Writes the model to disk: changed files rewritten, removed files deleted. */
   sync(): void {
+    this.placeLinkedDep();
     const all = new Map(this.files);
     all.set("tsconfig.json", tsconfigText(this.options));
     for (const p of this.written) {
@@ -113,11 +134,33 @@ export class FixtureProject {
     pruneEmptyDirs(join(this.root, "packages"));
   }
 
-  /** What Bazel would send: every file of the project with a content digest. */
+  /** Makes node_modules/dep-lib a symlink to `external` or a plain directory, as the model says. */
+  private placeLinkedDep(): void {
+    const at = join(this.root, "node_modules", "dep-lib");
+    let isLink = false;
+    try {
+      isLink = lstatSync(at).isSymbolicLink();
+    } catch {
+      // absent
+    }
+    if (isLink === this.linkedDep) return;
+    rmSync(at, { recursive: true, force: true });
+    // Files are rewritten by sync(); what the old place held must not be taken for written.
+    for (const p of [...this.written]) if (p.startsWith("node_modules/dep-lib/")) this.written.delete(p);
+    if (this.linkedDep) {
+      const target = join(this.external, "dep-lib");
+      rmSync(target, { recursive: true, force: true });
+      mkdirSync(target, { recursive: true });
+      mkdirSync(dirname(at), { recursive: true });
+      symlinkSync(target, at, "dir");
+    }
+  }
+
+  /** What Bazel would send: every file of the project with a digest of its content. */
   inputs(): ToolInput[] {
     return [...this.written].sort().map((p) => ({
       path: p,
-      digest: createHash("sha256").update(join(this.root, p) + "\0" + (p === "tsconfig.json" ? tsconfigText(this.options) : this.files.get(p)!)).digest(),
+      digest: createHash("sha256").update(p === "tsconfig.json" ? tsconfigText(this.options) : this.files.get(p)!).digest(),
     }));
   }
 
@@ -126,7 +169,29 @@ export class FixtureProject {
     const r = this.random();
     const n = ++this.counter;
     const files = this.sourceFiles();
-    if (r < 0.33) {
+    if (r < 0.04) return "no change";
+    if (r < 0.08) {
+      this.linkedDep = !this.linkedDep;
+      return this.linkedDep ? "node_modules/dep-lib becomes a symlink to a directory outside the project" : "node_modules/dep-lib becomes a plain directory";
+    }
+    if (r < 0.14) {
+      // Exported API: a return type widens or narrows, importers' types (and errors) follow.
+      const withFn = files.filter((p) => /export function \w+\([^)]*\): (number|string|number \| string) \{/.test(this.files.get(p)!));
+      if (withFn.length === 0) return this.step();
+      const p = this.pick(withFn);
+      const text = this.files.get(p)!;
+      this.files.set(p, text.replace(/(export function \w+\([^)]*\)): (number \| string|number|string) \{/, (_m, head: string, type: string) => `${head}: ${type === "number" ? "number | string" : "number"} {`));
+      return `exported API edit (return type) in ${p}`;
+    }
+    if (r < 0.20) {
+      // A body edit that changes no declaration.
+      const withBody = files.filter((p) => this.files.get(p)!.includes("{\n  return "));
+      if (withBody.length === 0) return this.step();
+      const p = this.pick(withBody);
+      this.files.set(p, this.files.get(p)!.replace("{\n  return ", `{\n  const body_${n} = ${n};\n  void body_${n};\n  return `));
+      return `body edit in ${p}`;
+    }
+    if (r < 0.4) {
       const p = this.pick(files);
       const text = this.files.get(p)!;
       const replaced = text.replace(/= (\d+);/, () => `= ${n};`);
@@ -134,19 +199,19 @@ export class FixtureProject {
       this.files.set(p, edited);
       return `edit ${p}`;
     }
-    if (r < 0.45) {
+    if (r < 0.49) {
       const p = this.pick(files);
       this.files.set(p, this.files.get(p)! + `export const err_${n}: number = "type error ${n}";\n`);
       return `introduce type error in ${p}`;
     }
-    if (r < 0.55) {
+    if (r < 0.58) {
       const broken = files.filter((p) => this.files.get(p)!.includes("err_") || this.files.get(p)!.includes("string = 4"));
       if (broken.length === 0) return this.step();
       const p = this.pick(broken);
       this.files.set(p, this.files.get(p)!.split("\n").filter((l) => !l.includes("err_")).join("\n"));
       return `fix type errors in ${p}`;
     }
-    if (r < 0.61) {
+    if (r < 0.64) {
       const pkg = this.pick(PACKAGES);
       const p = `packages/${pkg}/src/n${n}.ts`;
       this.files.set(p, `import { c0_v } from "../../core/src/c0.js";\nexport const n${n} = c0_v + ${n};\n`);
@@ -158,14 +223,14 @@ export class FixtureProject {
       }
       return `add ${p}`;
     }
-    if (r < 0.66) {
+    if (r < 0.68) {
       const candidates = files.filter((p) => !p.endsWith("c0.ts"));
       if (candidates.length < 3) return this.step();
       const p = this.pick(candidates);
       this.files.delete(p);
       return `delete ${p}`;
     }
-    if (r < 0.72) {
+    if (r < 0.73) {
       const candidates = files.filter((p) => !p.endsWith("c0.ts"));
       const p = this.pick(candidates);
       const base = p.slice(p.lastIndexOf("/") + 1, -3);
@@ -188,7 +253,7 @@ export class FixtureProject {
       else this.options[key] = !this.options[key];
       return `tsconfig: ${key} = ${String(this.options[key])}`;
     }
-    if (r < 0.89) {
+    if (r < 0.88) {
       const dep = this.pick(["node_modules/@types/extra", "node_modules/dep-lib"]);
       const present = [...this.files.keys()].some((p) => p.startsWith(dep + "/"));
       const fresh = initialFiles();
@@ -199,12 +264,12 @@ export class FixtureProject {
       for (const [p, t] of fresh) if (p.startsWith(dep + "/")) this.files.set(p, t);
       return `restore dependency ${dep}`;
     }
-    if (r < 0.94) {
+    if (r < 0.95) {
       // A dependency's API changes without any of our files changing.
       const p = "node_modules/dep-lib/index.d.ts";
       if (!this.files.has(p)) return this.step();
-      const returnsString = this.files.get(p)!.includes("string");
-      this.files.set(p, `export declare function depFn(): ${returnsString ? "number" : "string"};\n`);
+      const returnsString = /depFn\(\): string/.test(this.files.get(p)!);
+      this.files.set(p, this.files.get(p)!.replace(/depFn\(\): \w+;/, `depFn(): ${returnsString ? "number" : "string"};`));
       return `dep-lib now returns ${returnsString ? "number" : "string"}`;
     }
     const target = this.branch === "main" ? "feature" : "main";

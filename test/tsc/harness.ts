@@ -1,5 +1,6 @@
 // Test harness for the tsc tool: runs the tool in-process, and runs the real tsc (its own
 // `executeCommandLine`, in-process with a capturing System) as the cold reference.
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -7,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type * as TS from "typescript";
 import type { ToolInput, ToolJob } from "../../src/tool-api/define-tool.js";
 import { createTscState, runTsc, type TscState } from "../../src/tools/tsc/index.js";
+import { nativeCompilerPath, resolveTypeScript } from "../../src/tools/tsc/resolve-typescript.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const TS_DIRS = {
@@ -65,6 +67,21 @@ export function coldTsc(tsDir: string, cwd: string, args: readonly string[], out
   const execute = (ts as unknown as { executeCommandLine(sys: TS.System, cb: () => void, args: readonly string[]): void }).executeCommandLine;
   execute(sys, () => undefined, args);
   return { exitCode, output, files };
+}
+
+/**
+ * The TypeScript 7 reference: its native binary run once in `cwd`, as a build system would (it has
+ * no in-process API). Output directories are deleted first.
+ */
+export function coldTsgo(tsDir: string, cwd: string, args: readonly string[], outDirs: readonly string[]): RunResult {
+  for (const d of outDirs) rmSync(resolve(cwd, d), { recursive: true, force: true });
+  const exe = nativeCompilerPath(resolveTypeScript(tsDir, tsDir, tsDir));
+  const r = spawnSync(exe, [...args], { cwd, encoding: "utf8" });
+  const files = new Map<string, string>();
+  for (const d of outDirs) {
+    for (const [p, c] of listFiles(resolve(cwd, d))) files.set(relative(cwd, p), c);
+  }
+  return { exitCode: r.status ?? -1, output: r.stdout + r.stderr, files };
 }
 
 export function listFiles(root: string, base = root, out = new Map<string, string>()): Map<string, string> {

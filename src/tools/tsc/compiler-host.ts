@@ -6,6 +6,7 @@ import { dirname, sep } from "node:path";
 import type * as TS from "typescript";
 import type { FileView } from "./file-view.js";
 import { newLineFor, sourceFileVersion, type TypeScriptApi } from "./typescript-api.js";
+import type { PathMap } from "./virtual-root.js";
 
 interface CachedSourceFile {
   /** Digest when the build system gave one; otherwise undefined and the text is compared. */
@@ -19,6 +20,8 @@ export class SourceFileCache {
   readonly files = new Map<string, CachedSourceFile>();
 }
 
+type ProbeKind = "exists" | "dir" | "subdirs" | "read" | "realpath";
+
 /**
  * File-system questions asked while building a program, with their answers. If every answer is
  * still the same, module and type-reference resolution would come out the same.
@@ -26,7 +29,7 @@ export class SourceFileCache {
 export class ProbeLog {
   private readonly answers = new Map<string, string>();
 
-  record(kind: "exists" | "dir" | "subdirs" | "read", path: string, answer: string): void {
+  record(kind: ProbeKind, path: string, answer: string): void {
     this.answers.set(`${kind}\0${path}`, answer);
   }
 
@@ -54,6 +57,8 @@ function answerNow(kind: string, path: string, view: FileView, hash: (text: stri
       return view.directoryExists(path) ? "1" : "0";
     case "subdirs":
       return view.directoryExists(path) ? view.getDirectories(path).sort().join("\n") : "\0missing";
+    case "realpath":
+      return view.realpath ? view.realpath(path) : path;
     default: {
       if (!view.fileExists(path)) return "\0missing";
       return readAnswer(view, path, hash);
@@ -73,8 +78,9 @@ const sharedLibFiles = new WeakMap<TypeScriptApi, Map<string, TS.SourceFile>>();
 
 export interface WarmHostOptions {
   readonly ts: TypeScriptApi;
+  /** Paths as the compiler sees them (virtual under a PathMap); `map.cwd` is the current directory. */
   readonly view: FileView;
-  readonly cwd: string;
+  readonly map: PathMap;
   readonly options: TS.CompilerOptions;
   readonly sources: SourceFileCache;
   readonly probes: ProbeLog;
@@ -100,9 +106,10 @@ export function createWarmCompilerHost(
   init: WarmHostOptions,
   writeFile: TS.WriteFileCallback,
 ): TS.CompilerHost {
-  const { ts, view, cwd, options, sources, probes } = init;
+  const { ts, view, map, options, sources, probes } = init;
+  const cwd = map.cwd;
   const hash = createHash(ts);
-  const libDir = dirname(ts.getDefaultLibFilePath(options));
+  const libDir = map.toVirtual(dirname(ts.getDefaultLibFilePath(options)));
   const isLib = (p: string) => p.startsWith(libDir + sep);
   const caseSensitive = ts.sys.useCaseSensitiveFileNames;
   let libCache = sharedLibFiles.get(ts);
@@ -129,7 +136,7 @@ export function createWarmCompilerHost(
       const cacheKey = `${fileName}\0${key}\0${bindingKey}`;
       const hit = cache.get(cacheKey);
       if (hit && !shouldCreateNew) return hit;
-      const text = ts.sys.readFile(fileName);
+      const text = ts.sys.readFile(map.toReal(fileName));
       if (text === undefined) return undefined;
       const file = newSourceFile(fileName, text, langOptions);
       cache.set(cacheKey, file);
@@ -162,13 +169,13 @@ export function createWarmCompilerHost(
     return file;
   };
 
-  const recordUnlessLib = (kind: "exists" | "dir" | "subdirs" | "read", path: string, answer: string) => {
+  const recordUnlessLib = (kind: ProbeKind, path: string, answer: string) => {
     if (!isLib(path)) probes.record(kind, path, answer);
   };
 
   return {
     getSourceFile,
-    getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+    getDefaultLibFileName: (o) => map.toVirtual(ts.getDefaultLibFilePath(o)),
     getDefaultLibLocation: () => libDir,
     writeFile,
     getCurrentDirectory: () => cwd,
@@ -196,8 +203,18 @@ export function createWarmCompilerHost(
       recordUnlessLib("subdirs", path, view.directoryExists(path) ? [...answer].sort().join("\n") : "\0missing");
       return answer;
     },
-    // No realpath: symlinks keep their own paths (preserveSymlinks semantics), so a sandbox's
-    // symlinked inputs are never resolved to files outside the declared set.
+    // As tsc: module resolution follows symlinks found in node_modules unless preserveSymlinks.
+    // With declared inputs there is no realpath: a sandbox's symlinked inputs are never resolved
+    // to files outside the declared set.
+    ...(view.realpath
+      ? {
+          realpath: (path: string) => {
+            const answer = view.realpath!(path);
+            recordUnlessLib("realpath", path, answer);
+            return answer;
+          },
+        }
+      : {}),
     createHash: hash,
     jsDocParsingMode: ts.JSDocParsingMode.ParseForTypeErrors,
   };

@@ -2,9 +2,11 @@
 // BuildBuddy) only those files — plus the compiler's own lib directory — exist, and reading any
 // other file is an error naming it: the hermeticity a warm process cannot get from the build
 // system. Without inputs (Buck2, one-shot) the real file system is visible.
-import { dirname, resolve, sep } from "node:path";
+import { realpathSync } from "node:fs";
+import { basename, dirname, resolve, sep } from "node:path";
 import type { ToolInput } from "../../tool-api/define-tool.js";
 import type { TypeScriptApi } from "./typescript-api.js";
+import type { PathMap } from "./virtual-root.js";
 
 export class UndeclaredInputError extends Error {
   override readonly name = "UndeclaredInputError";
@@ -35,6 +37,11 @@ export interface FileView {
    * "compare content".
    */
   token(path: string): string | undefined;
+  /**
+   * Where a path really leads through symlinks, as tsc's module resolution asks (undefined: paths
+   * are taken as they are, preserveSymlinks semantics).
+   */
+  readonly realpath: ((path: string) => string) | undefined;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -57,6 +64,8 @@ export function openFileView(ts: TypeScriptApi, cwd: string): FileView {
     readFile: (p) => sys.readFile(abs(p)),
     readDirectory: (p, ext, exc, inc, depth) => sys.readDirectory(abs(p), ext, exc, inc, depth),
     token: () => undefined,
+    // tsc follows symlinks of what module resolution finds in node_modules; so does the warm host.
+    realpath: sys.realpath ? (p) => sys.realpath!(abs(p)) : undefined,
   };
 }
 
@@ -85,34 +94,91 @@ export function declaredInputsView(
     }
   }
   const visibleTool = (p: string) => alwaysVisible.some((d) => isUnder(p, d));
+  // Directories reached by following a declared input's symlink (tsc's module resolution does),
+  // each the alias of a declared directory: behind it, exactly what is declared in that directory
+  // is visible. A Bazel sandbox is a symlink farm into the execroot, so a node_modules file found
+  // in the sandbox resolves to the execroot, where the sandbox's declared files are what exists.
+  const aliases: { real: string; declared: string }[] = [];
+  const declared = (p: string): string => {
+    const a = abs(p);
+    for (const alias of aliases) {
+      if (isUnder(a, alias.real)) return alias.declared + a.slice(alias.real.length);
+    }
+    return a;
+  };
   return {
     restricted: true,
     fileExists(p) {
-      const a = abs(p);
+      const a = declared(p);
       return files.has(a) || (visibleTool(a) && sys.fileExists(a));
     },
     directoryExists(p) {
-      const a = abs(p);
+      const a = declared(p);
       return children.has(a) || (visibleTool(a) && sys.directoryExists(a));
     },
     getDirectories(p) {
-      const a = abs(p);
+      const a = declared(p);
       const set = children.get(a);
       if (set) return [...set].map((c) => c.slice(a.length + (a.endsWith(sep) ? 0 : 1)));
       return visibleTool(a) ? sys.getDirectories(a) : [];
     },
     readFile(p) {
-      const a = abs(p);
-      if (!files.has(a) && !visibleTool(a)) throw new UndeclaredInputError(a);
+      const a = declared(p);
+      if (!files.has(a) && !visibleTool(a)) throw new UndeclaredInputError(abs(p));
       return sys.readFile(a);
     },
     readDirectory(p, ext, exc, inc, depth) {
       // Glob matching is tsc's own; the result is then cut down to what was declared.
-      return sys.readDirectory(abs(p), ext, exc, inc, depth).filter((f) => files.has(abs(f)) || visibleTool(abs(f)));
+      return sys.readDirectory(abs(p), ext, exc, inc, depth).filter((f) => files.has(declared(f)) || visibleTool(declared(f)));
     },
     token(p) {
-      const digest = files.get(abs(p));
+      const digest = files.get(declared(p));
       return digest === undefined || digest === "" ? undefined : digest;
     },
+    realpath(p) {
+      const a = abs(p);
+      const d = declared(a);
+      if (!files.has(d)) return a;
+      let target: string;
+      try {
+        target = realpathSync(d);
+      } catch {
+        return a;
+      }
+      if (target === d) return a;
+      // The common tail of the two paths is below the symlinked directory; what is above it in
+      // the target is an alias of what is above it in the declared path.
+      const dp = d.split(sep);
+      const tp = target.split(sep);
+      let tail = 0;
+      while (tail < dp.length - 1 && tail < tp.length - 1 && dp[dp.length - 1 - tail] === tp[tp.length - 1 - tail]) tail++;
+      const declaredDir = dp.slice(0, dp.length - tail).join(sep) || sep;
+      const realDir = tp.slice(0, tp.length - tail).join(sep) || sep;
+      if (!aliases.some((x) => x.real === realDir)) aliases.push({ real: realDir, declared: declaredDir });
+      return target;
+    },
+  };
+}
+
+/** `view` as the compiler sees it under `map`: paths in are virtual, paths out are virtual. */
+export function mappedView(view: FileView, map: PathMap): FileView {
+  if (!map.virtual) return view;
+  const real = map.toReal;
+  const realSpec = (spec: string) => (spec.startsWith("/") ? real(spec) : spec);
+  const realpath = view.realpath;
+  return {
+    restricted: view.restricted,
+    fileExists: (p) => view.fileExists(real(p)),
+    directoryExists: (p) => view.directoryExists(real(p)),
+    // A child of an ancestor of cwd is renamed like every path; map each child's full path.
+    getDirectories: (p) => {
+      const dir = real(p);
+      return view.getDirectories(dir).map((name) => basename(map.toVirtual(resolve(dir, name))));
+    },
+    readFile: (p) => view.readFile(real(p)),
+    readDirectory: (p, ext, exc, inc, depth) =>
+      view.readDirectory(real(p), ext, exc?.map(realSpec), inc.map(realSpec), depth).map((f) => map.toVirtual(f)),
+    token: (p) => view.token(real(p)),
+    realpath: realpath ? (p) => map.toVirtual(realpath(real(p))) : undefined,
   };
 }

@@ -2,15 +2,22 @@
 // Module map: resolve-typescript (which compiler), command-line (tsc CLI semantics), file-view
 // (declared inputs only), compiler-host (parsed-file reuse and probe log), compile (builder and
 // diagnostics), outputs (always write everything), program-cache (LRU under a heap budget),
-// verify (staleness guard), process-runner (TypeScript 7 native and cold fallbacks).
+// verify (staleness guard), process-runner (cold compiler processes), native/ (TypeScript 7 kept
+// warm through tsgo's own incremental state in a persistent state directory).
 import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
 import { getHeapStatistics } from "node:v8";
+import { writeStderr } from "../../supervisor/output-capture.js";
 import { defineTool, type ToolJob, type ToolResult } from "../../tool-api/define-tool.js";
 import { projectDirFromArgs } from "./command-line.js";
 import { UndeclaredInputError } from "./file-view.js";
+import { MirrorPathError } from "./native/mirror.js";
+import { defaultStateDir, StateStore } from "./native/state-dir.js";
+import { runNativeWarm, type NativeContext } from "./native/warm-native.js";
 import { runCompilerProcess } from "./process-runner.js";
 import { ProgramCache } from "./program-cache.js";
-import { resolveTypeScript, TypeScriptResolutionError } from "./resolve-typescript.js";
+import { nativeCompilerPath, resolveTypeScript, TypeScriptResolutionError, type ResolvedTypeScript } from "./resolve-typescript.js";
 import { mergeFlags, splitToolFlags, ToolFlagError, type TscToolFlags } from "./tool-flags.js";
 import { TypeScriptApiError } from "./typescript-api.js";
 import { VerifySampler } from "./verify.js";
@@ -21,6 +28,23 @@ export interface TscState extends WarmContext {
   /** Startup arguments that are not worker flags: passed to tsc before each request's own. */
   readonly baseArgs: readonly string[];
   readonly stats: WarmStats;
+  /** TypeScript 7: state stores by directory and bound, created on first use. */
+  readonly nativeStores: Map<string, StateStore>;
+  readonly nativeColdTargets: Set<string>;
+  /** The bridge's log (stderr, never a request's output). */
+  readonly log: (line: string) => void;
+}
+
+/** Default state bound: enough for dozens of large targets, small next to a build cache. */
+const DEFAULT_STATE_MAX_MB = 2048;
+
+/**
+ * tsgo would use every core; a build system schedules each worker action as one CPU and runs
+ * several at once. Half the machine (at most 4) keeps a lone compile fast without letting parallel
+ * actions oversubscribe the machine many times over.
+ */
+export function defaultTsgoThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
 }
 
 /** Default budget: 60 % of V8's heap limit, leaving room for the request being compiled. */
@@ -28,8 +52,10 @@ function defaultBudgetBytes(): number {
   return Math.floor(getHeapStatistics().heap_size_limit * 0.6);
 }
 
-export function createTscState(startupArgs: readonly string[]): TscState {
+export function createTscState(startupArgs: readonly string[], log: (line: string) => void = (l) => writeStderr(`${l}\n`)): TscState {
   const { flags, rest } = splitToolFlags(startupArgs);
+  // A relative startup --state-dir means the worker's own directory, not each request's.
+  if (flags.stateDir !== undefined) flags.stateDir = resolve(flags.stateDir);
   const budget = flags.maxHeapMb !== undefined ? flags.maxHeapMb * 2 ** 20 : defaultBudgetBytes();
   return {
     flags,
@@ -37,7 +63,35 @@ export function createTscState(startupArgs: readonly string[]): TscState {
     cache: new ProgramCache(budget),
     sampler: new VerifySampler(),
     stats: { requests: 0, warm: 0, verified: 0, verifyFailures: 0 },
+    nativeStores: new Map(),
+    nativeColdTargets: new Set(),
+    log,
   };
+}
+
+function nativeContext(state: TscState, flags: TscToolFlags, cwd: string): NativeContext {
+  const dir = flags.stateDir !== undefined ? resolve(cwd, flags.stateDir) : defaultStateDir();
+  const maxBytes = (flags.stateMaxMb ?? DEFAULT_STATE_MAX_MB) * 2 ** 20;
+  const id = `${dir}\0${maxBytes}`;
+  let store = state.nativeStores.get(id);
+  if (store === undefined) {
+    store = new StateStore(dir, maxBytes);
+    state.nativeStores.set(id, store);
+  }
+  return { store, threads: flags.tsgoThreads ?? defaultTsgoThreads(), log: state.log, coldTargets: state.nativeColdTargets };
+}
+
+async function runNative(state: TscState, flags: TscToolFlags, resolved: ResolvedTypeScript, args: string[], job: ToolJob, signal: AbortSignal): Promise<ToolResult> {
+  const exe = nativeCompilerPath(resolved);
+  const outcome = await runNativeWarm(nativeContext(state, flags, job.cwd), exe, resolved.version, args, job, signal);
+  const about = `TypeScript ${resolved.version} (${resolved.source}: ${resolved.dir})`;
+  if (outcome.kind === "done") {
+    const verbose = job.verbosity > 0 ? outcome.notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: ${about}, warm native\n` : "";
+    return { exitCode: outcome.exitCode, output: outcome.output + verbose };
+  }
+  const result = await runCompilerProcess(resolved, args, job.cwd, job.env, signal);
+  const note = job.verbosity > 0 ? `worker-bridge: tsc: ran ${about} cold as a process (${outcome.reason})\n` : "";
+  return { exitCode: result.exitCode, output: result.output + note };
 }
 
 const isDirectory = (p: string): boolean => {
@@ -49,7 +103,7 @@ const isDirectory = (p: string): boolean => {
 };
 
 /** Errors the user can act on become a failed request with the message, not a worker crash. */
-const USER_ERRORS = [UndeclaredInputError, TypeScriptResolutionError, ToolFlagError, TypeScriptApiError, CancelledError];
+const USER_ERRORS = [UndeclaredInputError, TypeScriptResolutionError, ToolFlagError, TypeScriptApiError, CancelledError, MirrorPathError];
 
 export async function runTsc(state: TscState, job: ToolJob, signal: AbortSignal): Promise<ToolResult> {
   try {
@@ -58,15 +112,7 @@ export async function runTsc(state: TscState, job: ToolJob, signal: AbortSignal)
     const args = [...state.baseArgs, ...rest];
     const projectDir = projectDirFromArgs(args, job.cwd, isDirectory);
     const resolved = resolveTypeScript(projectDir, job.cwd, flags.typescript);
-    if (resolved.major >= 7) {
-      const result = await runCompilerProcess(resolved, args, job.cwd, job.env, signal);
-      return {
-        exitCode: result.exitCode,
-        output:
-          `worker-bridge: tsc: TypeScript ${resolved.version} is the native compiler; it runs cold for every request and is not kept warm.\n` +
-          result.output,
-      };
-    }
+    if (resolved.major >= 7) return await runNative(state, flags, resolved, args, job, signal);
     const outcome = runWarm(state, resolved, args, job, signal, flags.verifyRate ?? 0);
     if (outcome.kind === "cold") {
       const result = await runCompilerProcess(resolved, args, job.cwd, job.env, signal);

@@ -6,26 +6,45 @@ import type * as TS from "typescript";
 import type { EmittedFile } from "./compile.js";
 import { ProbeLog, SourceFileCache } from "./compiler-host.js";
 
+/** What the last request of a target produced, in the compiler's (virtual) paths. */
+export interface RememberedResult {
+  readonly outputs: ReadonlyMap<string, EmittedFile>;
+  readonly diagnostics: string;
+  readonly exitCode: number;
+  /** Formatted config-file diagnostics of that request: their positions depend on the tsconfig text. */
+  readonly configDiagnostics: string;
+}
+
 export interface TargetEntry {
-  readonly targetId: string;
+  /** Cache key: the target in its real directory. */
+  targetId: string;
+  /** The target as the compiler sees it (virtual directory, compiler, arguments). */
+  readonly virtualId: string;
+  /** The real directory of the target's last request. */
+  realCwd: string;
   readonly programKey: string;
   builder: TS.EmitAndSemanticDiagnosticsBuilderProgram | undefined;
   readonly sources: SourceFileCache;
   /** Every output tsc would write for this target, as last emitted. */
   readonly outputs: Map<string, EmittedFile>;
   probes: ProbeLog;
+  /** The previous request's result, reused whole when nothing it depended on changed. */
+  last: RememberedResult | undefined;
   /** Heap growth seen when this entry was first built: a rough size for eviction decisions. */
   approxBytes: number;
 }
 
-export function newEntry(targetId: string, programKey: string): TargetEntry {
+export function newEntry(targetId: string, virtualId: string, programKey: string, realCwd: string): TargetEntry {
   return {
     targetId,
+    virtualId,
+    realCwd,
     programKey,
     builder: undefined,
     sources: new SourceFileCache(),
     outputs: new Map(),
     probes: new ProbeLog(),
+    last: undefined,
     approxBytes: 0,
   };
 }
@@ -58,6 +77,26 @@ export class ProgramCache {
   set(entry: TargetEntry): void {
     this.entries.delete(entry.targetId);
     this.entries.set(entry.targetId, entry);
+  }
+
+  /**
+   * The most recently used entry of the same virtual target with the same program key whose
+   * directory is gone (the same target's previous sandbox or action directory), moved under
+   * `targetId` for `realCwd`. A directory that still exists belongs to a target still in use (the
+   * daemon serving two packages alike), whose state is not taken. The adopted state stays valid:
+   * every file and probe is checked against the new directory before anything is reused.
+   */
+  adopt(targetId: string, virtualId: string, programKey: string, realCwd: string, exists: (dir: string) => boolean): TargetEntry | undefined {
+    let found: TargetEntry | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.virtualId === virtualId && entry.programKey === programKey && !exists(entry.realCwd)) found = entry;
+    }
+    if (found === undefined) return undefined;
+    this.entries.delete(found.targetId);
+    found.targetId = targetId;
+    found.realCwd = realCwd;
+    this.entries.set(targetId, found);
+    return found;
   }
 
   delete(targetId: string): void {

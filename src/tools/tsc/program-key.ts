@@ -1,4 +1,5 @@
-// Identity of warm state. A target is the (cwd, compiler, arguments) a request came with; its
+// Identity of warm state. A target is the (cwd, compiler, arguments) a request came with, the cwd
+// as the compiler sees it (virtual-root.ts), so the same target in a new sandbox is the same; its
 // program key is everything that decides the compilation's result besides file contents: the
 // compiler, every resolved option and the root files. Options are hashed whole, not a hand-picked
 // list, so no flag change can be missed.
@@ -21,8 +22,14 @@ function stableJson(value: unknown): string {
   });
 }
 
+/** `cwd` is the directory as the compiler sees it (the same virtual one for every sandbox). */
 export function targetId(cwd: string, ts: ResolvedTypeScript, args: readonly string[], restricted: boolean): string {
   return sha256(stableJson({ cwd, ts: `${ts.dir}@${ts.version}`, args, restricted }));
+}
+
+/** The target in one real directory: requests from that directory find their own state first. */
+export function placedTargetId(virtualId: string, realCwd: string): string {
+  return sha256(stableJson({ virtualId, realCwd }));
 }
 
 export function programKey(ts: ResolvedTypeScript, config: CompileConfig): string {

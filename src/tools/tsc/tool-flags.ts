@@ -9,13 +9,19 @@ export interface TscToolFlags {
   verifyRate?: number;
   /** Explicit TypeScript package directory, overriding resolution from the project. */
   typescript?: string;
+  /** TypeScript 7: directory of the persistent incremental state (mirrors, outputs, .tsbuildinfo). */
+  stateDir?: string;
+  /** TypeScript 7: size bound of the state directory in MiB (least recently used targets go first). */
+  stateMaxMb?: number;
+  /** TypeScript 7: threads one tsgo run may use (GOMAXPROCS, --checkers; 1 = --singleThreaded). */
+  tsgoThreads?: number;
 }
 
 export class ToolFlagError extends Error {
   override readonly name = "ToolFlagError";
 }
 
-const FLAG_NAMES = ["--max-heap-mb", "--verify-rate", "--typescript"] as const;
+const FLAG_NAMES = ["--max-heap-mb", "--verify-rate", "--typescript", "--state-dir", "--state-max-mb", "--tsgo-threads"] as const;
 type FlagName = (typeof FLAG_NAMES)[number];
 
 function isFlagName(name: string): name is FlagName {
@@ -40,6 +46,22 @@ function applyFlag(flags: TscToolFlags, name: FlagName, value: string): void {
       if (value === "") throw new ToolFlagError("--typescript expects the directory of a typescript package");
       flags.typescript = value;
       return;
+    case "--state-dir":
+      if (value === "") throw new ToolFlagError("--state-dir expects a directory");
+      flags.stateDir = value;
+      return;
+    case "--state-max-mb": {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) throw new ToolFlagError(`--state-max-mb expects a positive number of MiB, got "${value}"`);
+      flags.stateMaxMb = n;
+      return;
+    }
+    case "--tsgo-threads": {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new ToolFlagError(`--tsgo-threads expects a whole number of threads >= 1, got "${value}"`);
+      flags.tsgoThreads = n;
+      return;
+    }
   }
 }
 
