@@ -2,7 +2,7 @@
 // persistent state directory. Every result is compared with a cold one-shot tsgo run in the
 // request's own directory: same diagnostics text, exit code and output bytes.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, symlinkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -98,6 +98,36 @@ function tsgoProcessUsing(needle: string): number | undefined {
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8");
       if (cmdline.startsWith(EXE) && cmdline.includes(needle) && cmdline.includes("--tsBuildInfoFile")) return Number(name);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return undefined;
+}
+
+/** A project big enough that tsgo is still compiling when a poll every few ms sees it. */
+function chainProject(root: string): string[] {
+  const paths = ["tsconfig.json"];
+  writeFileSync(join(root, "tsconfig.json"), TSCONFIG);
+  mkdirSync(join(root, "src"));
+  for (let i = 0; i < 300; i++) {
+    const p = `src/m${i}.ts`;
+    const dep = i > 0 ? `import { v${i - 1} } from "./m${i - 1}.js";\n` : "";
+    writeFileSync(join(root, p), `${dep}export const v${i}: number = ${i > 0 ? `v${i - 1} + ` : ""}${i};\nexport class K${i}<T> { constructor(readonly t: T) {} map<U>(f: (t: T) => U): K${i}<U> { return new K${i}(f(this.t)); } }\n`);
+    paths.push(p);
+  }
+  return paths;
+}
+
+/** The pid of a plain tsgo process (not the warm path's) compiling in `dir` (Linux: /proc). */
+function plainTsgoIn(dir: string): number | undefined {
+  const real = realpathSync(dir);
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8");
+      if (!cmdline.startsWith(EXE) || cmdline.includes("--showConfig") || cmdline.includes("--tsBuildInfoFile")) continue;
+      if (readlinkSync(`/proc/${name}/cwd`) === real) return Number(name);
     } catch {
       /* exited meanwhile */
     }
@@ -253,15 +283,7 @@ describe("TypeScript 7 back end", () => {
   test.skipIf(process.platform !== "linux")("a request cancelled mid-compile kills tsgo; the next request is cold and correct", async () => {
     const t = tool();
     const root = temp("tsc7-cancel-");
-    const paths = ["tsconfig.json"];
-    writeFileSync(join(root, "tsconfig.json"), TSCONFIG);
-    mkdirSync(join(root, "src"));
-    for (let i = 0; i < 300; i++) {
-      const p = `src/m${i}.ts`;
-      const dep = i > 0 ? `import { v${i - 1} } from "./m${i - 1}.js";\n` : "";
-      writeFileSync(join(root, p), `${dep}export const v${i}: number = ${i > 0 ? `v${i - 1} + ` : ""}${i};\nexport class K${i}<T> { constructor(readonly t: T) {} map<U>(f: (t: T) => U): K${i}<U> { return new K${i}(f(this.t)); } }\n`);
-      paths.push(p);
-    }
+    const paths = chainProject(root);
     const controller = new AbortController();
     const targetsDir = join(t.stateDir, "v1", "targets");
     // Abort once tsgo is running: its command line names the target's .tsbuildinfo in our state dir.
@@ -286,6 +308,48 @@ describe("TypeScript 7 back end", () => {
     expect(next.exitCode).toBe(2);
     expectSame(next, coldTsgo(root, ARGS), "after cancellation");
     expect(t.logs).toEqual([]);
+  });
+
+  test.skipIf(process.platform !== "linux")("a cancelled plain tsgo process is gone before the answer: nothing writes into out/ afterwards", async () => {
+    // --incremental makes the request a plain tsgo process in the request directory itself.
+    const t = tool();
+    const root = temp("tsc7-cancel-plain-");
+    const paths = chainProject(root);
+    const args = [...ARGS, "--incremental"];
+    const controller = new AbortController();
+    let pid: number | undefined;
+    const watcher = setInterval(() => {
+      pid = plainTsgoIn(root);
+      if (pid !== undefined) {
+        clearInterval(watcher);
+        controller.abort();
+      }
+    }, 2);
+    const cancelled = await warm(t, root, args, inputsOf(paths), controller.signal);
+    // Checked before anything else can run: the answer came after the process was reaped.
+    const alive = pid !== undefined && existsSync(`/proc/${pid}`);
+    clearInterval(watcher);
+    expect(pid, "the plain tsgo process was seen running").toBeDefined();
+    expect(alive, "tsgo is gone once the request has answered").toBe(false);
+    expect(cancelled.exitCode).toBe(1);
+    expect(cancelled.output).toContain("tsc was cancelled");
+    // What a build system does next: delete the outputs (ENOTEMPTY if tsgo were still writing), run again.
+    rmSync(join(root, "out"), { recursive: true, force: true });
+    const next = await warm(t, root, args, inputsOf(paths));
+    expectSame(next, coldTsgo(root, args), "after a cancelled plain tsgo");
+  });
+
+  test("a request cancelled while its configuration is read answers \"cancelled\" without compiling", async () => {
+    const t = tool();
+    const root = temp("tsc7-cancel-early-");
+    const paths = smallProject(root);
+    const controller = new AbortController();
+    setImmediate(() => controller.abort());
+    const r = await warm(t, root, ARGS, inputsOf(paths), controller.signal);
+    expect(r.exitCode).toBe(1);
+    expect(r.output).toContain("tsc was cancelled");
+    expect(r.notes).not.toMatch(/cold as a process/);
+    expect(r.files.size).toBe(0);
   });
 
   test("projects with their own incremental state, and printing modes, run as a plain tsgo process", async () => {

@@ -152,11 +152,13 @@ export async function runNativeWarm(
       plan = await planNative(exe, args, job.cwd, env, signal);
     }
     const planMs = performance.now() - planStart;
-    if (signal.aborted || plan.kind === "cold") {
+    const aborted = signal.aborted;
+    if (aborted || plan.kind === "cold") {
       // An entry that never held a build is not left behind (it would look damaged next time).
       if (opened.meta === undefined) ctx.store.discard(entry);
       else ctx.store.release(entry);
-      return plan.kind === "cold" ? plan : CANCELLED;
+      // A cancelled --showConfig also reads as "cold": the request is over, no cold compile follows.
+      return aborted || plan.kind !== "cold" ? CANCELLED : plan;
     }
     return await compile(ctx, entry, opened.meta, { exe, version, args, job, signal, env, mirrored, key, optionsHash: plan.optionsHash, planKey, label, planMs }, true);
   } catch (err) {
