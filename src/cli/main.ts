@@ -16,6 +16,14 @@ export function detectMode(options: BridgeOptions, env: NodeJS.ProcessEnv): Mode
 
 /** Runs the CLI; resolves with the exit code. Never throws for user errors. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "daemon") {
+    const { daemonCommand } = await import("./daemon-command.js");
+    try {
+      return await daemonCommand(argv.slice(1), (text) => void process.stdout.write(text));
+    } catch (err) {
+      return usageFailure(err);
+    }
+  }
   // Before anything else can print: fd 1 belongs to the protocol from here on.
   const { protocolWrite } = installOutputCapture();
   if (argv[0] === "replay") {
@@ -56,6 +64,12 @@ function usageFailure(err: unknown): number {
 
 async function oneShot(options: BridgeOptions): Promise<number> {
   const { startupArgs, requestArgs } = splitOneShotArgs(options.toolArgs);
+  const { resolveDaemonMode, oneShotThroughDaemon } = await import("./daemon-mode.js");
+  const daemonMode = resolveDaemonMode(options, process.env);
+  if (daemonMode !== "off") {
+    const code = await oneShotThroughDaemon(options, daemonMode, startupArgs, requestArgs);
+    if (code !== undefined) return code;
+  }
   // One process, one job: hosting the tool in a child would only add a process start.
   const runtime = await createRuntime(options, { host: "inline", startupArgs });
   const result = await runOnce(runtime.dispatcher, requestArgs, process.cwd());
