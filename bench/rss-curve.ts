@@ -34,7 +34,7 @@ interface Curve {
   ms: number;
 }
 
-type MeasuredHost = ToolHost & { pids(): number[]; stats(): { recycles: number } };
+type MeasuredHost = Omit<ToolHost, "stats"> & { pids(): number[]; stats(): { recycles: number } };
 
 function makeHost(budgetMb: number | undefined): Promise<MeasuredHost> {
   return createHost({

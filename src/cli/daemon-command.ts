@@ -68,31 +68,20 @@ async function serve(argv: readonly string[]): Promise<number> {
     throw new UsageError("daemon serve needs --tool, --daemon-key and --daemon-dir (clients start it; see 'worker-bridge daemon start')");
   }
   const startupArgs = options.toolArgs;
-  const key = computeDaemonKey(options.tool, startupArgs, options);
-  if (key.digest !== expected) {
-    // The tool or the bridge changed between the client's look and our start: serving would
-    // answer for a key we are not.
-    process.stderr.write(`worker-bridge daemon: my key ${key.digest.slice(0, 12)} is not the requested ${expected.slice(0, 12)} (tool or bridge changed?); exiting\n`);
-    return 4;
-  }
   try {
     ensurePrivateDir(options.daemonDir, process.getuid!());
   } catch (err) {
-    if (err instanceof DaemonDirError) {
-      process.stderr.write(`worker-bridge daemon: ${err.message}\n`);
-      return 2;
-    }
+    if (err instanceof DaemonDirError) throw new UsageError(err.message);
     throw err;
   }
+  const key = computeDaemonKey(options.tool, startupArgs, options);
   const paths = daemonPaths(options.daemonDir, key.fileStem);
-  // Jobs get each client's whole env with its request; with the daemon's own env emptied, nothing
-  // of whichever client started us can leak into another client's job.
-  for (const name of Object.keys(process.env)) delete process.env[name];
-  const { createRuntime } = await import("./runtime.js");
-  const runtime = await createRuntime(options, { startupArgs });
   const { serveDaemon } = await import("../frontends/daemon/serve.js");
-  return serveDaemon(runtime, {
+  const { createRuntime } = await import("../runtime/runtime.js");
+  const { runtimeOptions } = await import("./main.js");
+  return serveDaemon(() => createRuntime(runtimeOptions(options, { startupArgs })), {
     key,
+    expectedKey: expected,
     socketPath: paths.socket,
     infoPath: paths.info,
     logPath: paths.log,

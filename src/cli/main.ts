@@ -1,9 +1,10 @@
-import { BazelWorker } from "../frontends/bazel/bazel-worker.js";
-import { runOnce, splitOneShotArgs } from "../frontends/oneshot/run-once.js";
+import { createLogger } from "../core/logger.js";
+import { splitOneShotArgs } from "../frontends/oneshot/run-once.js";
+import { RecordError } from "../record/recorder.js";
+import { createRuntime, type RuntimeOptions } from "../runtime/runtime.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
 import { ToolLoadError } from "../tools/load-tool.js";
 import { BRIDGE_FLAGS_HELP, parseOptions, UsageError, type BridgeOptions } from "./options.js";
-import { createRuntime } from "./runtime.js";
 
 export type Mode = "buck2" | "bazel" | "oneshot";
 
@@ -43,67 +44,62 @@ export async function main(argv: readonly string[]): Promise<number> {
   const mode = detectMode(options, process.env);
   try {
     if (mode === "buck2") {
+      // Imported only here: the gRPC stack is the heaviest part of the bridge to load.
       const { serveBuck2 } = await import("../frontends/buck2/serve.js");
-      return await serveBuck2(options, process.env.WORKER_SOCKET!);
+      return await serveBuck2(() => createRuntime(runtimeOptions(options)), {
+        socketPath: process.env.WORKER_SOCKET!,
+        maxMessageBytes: options.maxMessageBytes,
+        shutdownGraceMs: options.shutdownGraceMs,
+      });
     }
-    if (mode === "bazel") return await serveBazel(options, protocolWrite);
-    return await oneShot(options);
+    if (mode === "bazel") {
+      const { serveBazel } = await import("../frontends/bazel/serve.js");
+      return await serveBazel(() => createRuntime(runtimeOptions(options)), {
+        format: options.protocol,
+        maxMessageBytes: options.maxMessageBytes,
+        shutdownGraceMs: options.shutdownGraceMs,
+        write: protocolWrite,
+      });
+    }
+    const { startupArgs, requestArgs } = splitOneShotArgs(options.toolArgs);
+    const { resolveDaemonMode, oneShotThroughDaemon } = await import("./daemon-mode.js");
+    const daemonMode = resolveDaemonMode(options, process.env);
+    if (daemonMode !== "off") {
+      const code = await oneShotThroughDaemon(options, daemonMode, startupArgs, requestArgs);
+      if (code !== undefined) return code;
+    }
+    const { serveOneShot } = await import("../frontends/oneshot/serve.js");
+    // One process, one job: hosting the tool in a child would only add a process start.
+    return await serveOneShot(() => createRuntime(runtimeOptions(options, { host: "inline", startupArgs })), { requestArgs });
   } catch (err) {
     return usageFailure(err);
   }
 }
 
+/** The neutral runtime options behind the bridge's flags. */
+export function runtimeOptions(options: BridgeOptions, overrides: Partial<Pick<RuntimeOptions, "host" | "startupArgs">> = {}): RuntimeOptions {
+  if (options.tool === undefined) {
+    throw new UsageError("--tool NAME|PATH is required (built-in tools: probe, tsc)");
+  }
+  return {
+    tool: options.tool,
+    startupArgs: overrides.startupArgs ?? options.toolArgs,
+    host: overrides.host ?? options.host,
+    concurrency: options.concurrency,
+    toolProcesses: options.tools,
+    abortGraceMs: options.abortGraceMs,
+    maxRequestsPerToolProcess: options.maxRequestsPerTool,
+    maxToolProcessMemoryMb: options.maxToolMemoryMb,
+    recordDir: options.record,
+    logger: createLogger({ level: options.logLevel, format: options.logFormat }),
+  };
+}
+
 function usageFailure(err: unknown): number {
-  if (err instanceof UsageError || err instanceof ToolLoadError) {
+  if (err instanceof UsageError || err instanceof ToolLoadError || err instanceof RecordError) {
     writeStderr(`worker-bridge: ${err.message}\n`);
     return 2;
   }
   writeStderr(`worker-bridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return 1;
-}
-
-async function oneShot(options: BridgeOptions): Promise<number> {
-  const { startupArgs, requestArgs } = splitOneShotArgs(options.toolArgs);
-  const { resolveDaemonMode, oneShotThroughDaemon } = await import("./daemon-mode.js");
-  const daemonMode = resolveDaemonMode(options, process.env);
-  if (daemonMode !== "off") {
-    const code = await oneShotThroughDaemon(options, daemonMode, startupArgs, requestArgs);
-    if (code !== undefined) return code;
-  }
-  // One process, one job: hosting the tool in a child would only add a process start.
-  const runtime = await createRuntime(options, { host: "inline", startupArgs });
-  const result = await runOnce(runtime.dispatcher, requestArgs, process.cwd());
-  if (result.output.length > 0) writeStderr(result.output.endsWith("\n") ? result.output : `${result.output}\n`);
-  await runtime.close(0);
-  return result.exitCode;
-}
-
-async function serveBazel(
-  options: BridgeOptions,
-  protocolWrite: (data: Uint8Array, cb: (err?: Error | null) => void) => boolean,
-): Promise<number> {
-  const runtime = await createRuntime(options);
-  const worker = new BazelWorker({
-    format: options.protocol,
-    dispatcher: runtime.dispatcher,
-    input: process.stdin,
-    write: protocolWrite,
-    cwd: process.cwd(),
-    logger: runtime.logger,
-    maxMessageBytes: options.maxMessageBytes,
-    shutdownGraceMs: options.shutdownGraceMs,
-  });
-  process.stdout.on("error", (err) => worker.outputClosed(err));
-  const onSignal = (): void => void worker.stop("signal", 0);
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
-  worker.start();
-  const code = await worker.done;
-  await Promise.race([runtime.host.close(), delay(options.shutdownGraceMs)]);
-  runtime.logSummary();
-  return code;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
 }

@@ -1,8 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { LogFormat, LogLevel } from "../core/logger.js";
 import { isLogLevel } from "../core/logger.js";
-
-export type HostKind = "process" | "inline";
+import type { HostKind } from "../supervisor/create-host.js";
 
 /** Everything the bridge itself understands on its command line. */
 export interface BridgeOptions {

@@ -58,6 +58,18 @@ export interface HostResult {
   crashed?: boolean;
 }
 
+/** Counters a host may report for the exit summary; absent ones are simply not logged. */
+export interface HostStats {
+  /** Tool processes started (process hosts). */
+  readonly processesStarted?: number;
+  /** Unexpected tool process deaths. */
+  readonly crashes?: number;
+  /** Tool processes retired over their request or memory budget. */
+  readonly recycles?: number;
+  /** Tool processes killed because an aborted job overstayed its grace. */
+  readonly hardKills?: number;
+}
+
 /** Runs prepared jobs. Implemented by the supervisor (inline or in tool processes). */
 export interface ToolHost {
   /**
@@ -67,5 +79,13 @@ export interface ToolHost {
   run(job: PreparedJob, signal: AbortSignal): Promise<HostResult>;
   /** How many jobs this host can usefully run at once. */
   readonly capacity: number;
+  /**
+   * The longest this host may take, after a job's signal aborts, to settle that job by itself
+   * (its own hard-cancel bound). Whoever backstops the host must wait longer than this; see
+   * `src/runtime/abort-timers.ts`. Absent means the host settles at once.
+   */
+  readonly abortAllowanceMs?: number;
+  /** Counters for the exit summary, when the host keeps any. */
+  stats?(): HostStats;
   close(): Promise<void>;
 }

@@ -9,6 +9,8 @@ import { runToolJob } from "./tool-runner.js";
  */
 export class InlineHost implements ToolHost {
   readonly capacity: number;
+  /** An inline tool cannot be killed: it is promised its grace, then answered without. */
+  readonly abortAllowanceMs: number;
   private state: Promise<unknown> | undefined;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
@@ -16,8 +18,10 @@ export class InlineHost implements ToolHost {
   constructor(
     private readonly tool: ToolDefinition<unknown>,
     private readonly startupArgs: readonly string[],
+    options: { abortGraceMs?: number } = {},
   ) {
     this.capacity = tool.maxConcurrentJobs ?? 1;
+    this.abortAllowanceMs = options.abortGraceMs ?? 0;
     // A tool's prints must land in its job's output, never on the protocol stream.
     installOutputCapture();
   }

@@ -2,14 +2,14 @@ import { availableParallelism } from "node:os";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
+import type { HostResult, HostStats, PreparedJob, ToolHost } from "../core/job.js";
 import type { HostOptions } from "./create-host.js";
 import { CrashLoopDetector } from "./crash-loop.js";
 import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./ipc-messages.js";
-import { describeExit, ToolProcess, type ToolProcessExit } from "./tool-process.js";
+import { describeExit, STARTUP_ALLOWANCE_MS, ToolProcess, type ToolProcessExit } from "./tool-process.js";
 
 /** Counters for the exit summary and tests. */
-export interface ProcessHostStats {
+export interface ProcessHostStats extends HostStats {
   processesStarted: number;
   processesAlive: number;
   crashes: number;
@@ -72,6 +72,11 @@ export class ProcessHost implements ToolHost {
     };
     this.childEnv = { ...this.jobBaseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) };
     this.serialization = process.env.WORKER_BRIDGE_IPC_SERIALIZATION === "advanced" ? "advanced" : "json";
+  }
+
+  /** A job aborted while its process is still loading the tool gets the load time on top. */
+  get abortAllowanceMs(): number {
+    return this.options.abortGraceMs + STARTUP_ALLOWANCE_MS;
   }
 
   stats(): ProcessHostStats {

@@ -35,8 +35,9 @@ export interface ToolProcessExit {
 }
 
 /**
- * Extra grace for an aborted job while its process is still loading the tool. Whoever backstops
- * the host (the dispatcher) must wait at least abortGraceMs + this before answering without it.
+ * Extra grace for an aborted job while its process is still loading the tool. The process host
+ * counts it in its `abortAllowanceMs`, which sizes the dispatcher's backstop
+ * (src/runtime/abort-timers.ts).
  */
 export const STARTUP_ALLOWANCE_MS = 10_000;
 

@@ -1,6 +1,5 @@
 import type { Server } from "@grpc/grpc-js";
-import type { BridgeOptions } from "../../cli/options.js";
-import { createRuntime } from "../../cli/runtime.js";
+import { obtainRuntime, type Runtime, type RuntimeSource } from "../../runtime/runtime.js";
 import { writeStderr } from "../../supervisor/output-capture.js";
 import { bindUnixSocket, createBuck2Server } from "./grpc-server.js";
 import { watchForStop } from "./lifecycle.js";
@@ -12,11 +11,21 @@ const PARENT_POLL_MS = 1000;
 /** Beyond the shutdown grace, how long closing may take before we exit regardless (Buck2 SIGKILLs at 10 s). */
 const SHUTDOWN_BACKSTOP_MS = 3000;
 
+export interface Buck2ServeOptions {
+  /** The Unix socket to listen on ($WORKER_SOCKET). */
+  socketPath: string;
+  /** Largest request accepted, in bytes. */
+  maxMessageBytes: number;
+  /** On SIGTERM running jobs get this long to finish, then are aborted. */
+  shutdownGraceMs: number;
+}
+
 /**
  * The Buck2 front door (spec §14): serve `worker.Worker` and `worker.WorkerStreaming` on the Unix
  * socket in $WORKER_SOCKET until SIGTERM or the parent dies. Resolves with the exit code.
  */
-export async function serveBuck2(options: BridgeOptions, socketPath: string): Promise<number> {
+export async function serveBuck2(source: RuntimeSource, options: Buck2ServeOptions): Promise<number> {
+  const { socketPath } = options;
   try {
     checkSocketPathLength(socketPath);
   } catch (err) {
@@ -28,9 +37,9 @@ export async function serveBuck2(options: BridgeOptions, socketPath: string): Pr
   }
   // Watch from the start: a SIGTERM during start-up must still end in an orderly exit.
   const stop = watchForStop({ parentPollMs: PARENT_POLL_MS });
-  let runtime;
+  let runtime: Runtime;
   try {
-    runtime = await createRuntime(options);
+    runtime = await obtainRuntime(source);
   } catch (err) {
     stop.dispose();
     throw err;

@@ -1,8 +1,6 @@
 import { statSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { isAbsolute } from "node:path";
-import type { Dispatcher } from "../../core/dispatcher.js";
-import type { Logger } from "../../core/logger.js";
 import { restrictToOwner } from "../../daemon/daemon-dir.js";
 import { removeDaemonInfo, writeDaemonInfo } from "../../daemon/daemon-info.js";
 import type { DaemonKey } from "../../daemon/key.js";
@@ -15,16 +13,13 @@ import {
   type DaemonMessage,
   type RunRequest,
 } from "../../protocol/daemon-messages.js";
-
-/** The part of the runtime the daemon door uses. */
-export interface DaemonRuntime {
-  readonly dispatcher: Dispatcher;
-  readonly logger: Logger;
-  close(graceMs: number): Promise<void>;
-}
+import { obtainRuntime, type RuntimeSource } from "../../runtime/runtime.js";
 
 export interface DaemonServeOptions {
+  /** The key this process computed for itself. */
   readonly key: DaemonKey;
+  /** The key digest the starting client asked for; serving stops before it starts if they differ. */
+  readonly expectedKey: string;
   readonly socketPath: string;
   readonly infoPath: string;
   readonly logPath: string;
@@ -46,10 +41,23 @@ export type DaemonStopReason = "idle" | "stop-request" | "signal" | "socket-remo
  * The daemon front door (docs/daemon.md): serves one key on a Unix socket, one request per
  * connection, each run with the client's cwd, argv, whole env and timeout. A connection closed
  * before the answer aborts its job. Exits after the idle timeout, on `daemon stop`, on SIGTERM,
- * or when its socket file is removed or replaced. Resolves with the exit code: 0, or 3 when
- * another daemon already serves the key (the socket path was taken).
+ * or when its socket file is removed or replaced. Resolves with the exit code: 0; 3 when another
+ * daemon already serves the key (the socket path was taken); 4 when this process's key is not the
+ * one asked for (the tool or the bridge changed in between).
+ *
+ * Jobs get each client's whole env with the request. The daemon empties its own process env
+ * before the runtime snapshots it, so nothing of the client that started the daemon (or of the
+ * daemon itself) can leak into another client's job.
  */
-export async function serveDaemon(runtime: DaemonRuntime, options: DaemonServeOptions): Promise<number> {
+export async function serveDaemon(source: RuntimeSource, options: DaemonServeOptions): Promise<number> {
+  if (options.key.digest !== options.expectedKey) {
+    process.stderr.write(
+      `worker-bridge daemon: my key ${options.key.digest.slice(0, 12)} is not the requested ${options.expectedKey.slice(0, 12)} (tool or bridge changed?); exiting\n`,
+    );
+    return 4;
+  }
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  const runtime = await obtainRuntime(source);
   const { logger } = runtime;
   const startedAt = new Date().toISOString();
   let requests = 0;
