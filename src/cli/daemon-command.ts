@@ -1,5 +1,5 @@
 import { listDaemons, countFallbacks, stopDaemons } from "../daemon/admin.js";
-import { startDaemon } from "../daemon/client.js";
+import { startDaemon } from "../daemon/start-daemon.js";
 import { daemonPaths, ensurePrivateDir, DaemonDirError } from "../daemon/daemon-dir.js";
 import { computeDaemonKey } from "../daemon/key.js";
 import { clearKillHistory } from "../daemon/start-history.js";

@@ -3,15 +3,7 @@ import { runThroughDaemon } from "../daemon/client.js";
 import { defaultDaemonDir } from "../daemon/daemon-dir.js";
 import { computeDaemonKey, type DaemonKey } from "../daemon/key.js";
 import { writeStderr } from "../supervisor/output-capture.js";
-import { type BridgeOptions, type DaemonMode, parseDaemonMode, UsageError } from "./options.js";
-
-/** The flag wins over WORKER_BRIDGE_DAEMON, which lets an executor's admin turn it on fleet-wide. */
-export function resolveDaemonMode(options: BridgeOptions, env: NodeJS.ProcessEnv): DaemonMode {
-  if (options.daemon !== undefined) return options.daemon;
-  const value = env.WORKER_BRIDGE_DAEMON;
-  if (value === undefined || value === "") return "off";
-  return parseDaemonMode(value, "WORKER_BRIDGE_DAEMON");
-}
+import { type BridgeOptions, UsageError } from "./options.js";
 
 export function resolveDaemonDir(options: BridgeOptions, env: NodeJS.ProcessEnv): string {
   const fromEnv = env.WORKER_BRIDGE_DAEMON_DIR;

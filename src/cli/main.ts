@@ -1,10 +1,11 @@
 import { createLogger } from "../core/logger.js";
-import { splitOneShotArgs } from "../frontends/oneshot/run-once.js";
-import { RecordError } from "../record/recorder.js";
-import { createRuntime, type RuntimeOptions } from "../runtime/runtime.js";
+import type { RuntimeOptions } from "../runtime/runtime.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
-import { ToolLoadError } from "../tools/load-tool.js";
-import { BRIDGE_FLAGS_HELP, parseOptions, UsageError, type BridgeOptions } from "./options.js";
+import { BRIDGE_FLAGS_HELP, parseOptions, resolveDaemonMode, UsageError, type BridgeOptions } from "./options.js";
+
+// Every front door, the runtime and the tools are imported only by the mode that needs them: a
+// one-shot run is mostly Node's own start-up, and each module loaded adds to every build action
+// (docs/daemon.md, "A fast client").
 
 export type Mode = "buck2" | "bazel" | "oneshot";
 
@@ -46,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (mode === "buck2") {
       // Imported only here: the gRPC stack is the heaviest part of the bridge to load.
       const { serveBuck2 } = await import("../frontends/buck2/serve.js");
+      const { createRuntime } = await import("../runtime/runtime.js");
       return await serveBuck2(() => createRuntime(runtimeOptions(options)), {
         socketPath: process.env.WORKER_SOCKET!,
         maxMessageBytes: options.maxMessageBytes,
@@ -54,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (mode === "bazel") {
       const { serveBazel } = await import("../frontends/bazel/serve.js");
+      const { createRuntime } = await import("../runtime/runtime.js");
       return await serveBazel(() => createRuntime(runtimeOptions(options)), {
         format: options.protocol,
         maxMessageBytes: options.maxMessageBytes,
@@ -61,14 +64,16 @@ export async function main(argv: readonly string[]): Promise<number> {
         write: protocolWrite,
       });
     }
+    const { splitOneShotArgs } = await import("../frontends/oneshot/run-once.js");
     const { startupArgs, requestArgs } = splitOneShotArgs(options.toolArgs);
-    const { resolveDaemonMode, oneShotThroughDaemon } = await import("./daemon-mode.js");
     const daemonMode = resolveDaemonMode(options, process.env);
     if (daemonMode !== "off") {
+      const { oneShotThroughDaemon } = await import("./daemon-mode.js");
       const code = await oneShotThroughDaemon(options, daemonMode, startupArgs, requestArgs);
       if (code !== undefined) return code;
     }
     const { serveOneShot } = await import("../frontends/oneshot/serve.js");
+    const { createRuntime } = await import("../runtime/runtime.js");
     // One process, one job: hosting the tool in a child would only add a process start.
     return await serveOneShot(() => createRuntime(runtimeOptions(options, { host: "inline", startupArgs })), { requestArgs });
   } catch (err) {
@@ -95,8 +100,11 @@ export function runtimeOptions(options: BridgeOptions, overrides: Partial<Pick<R
   };
 }
 
+/** Errors the user can fix from the message alone (by class name: their modules load lazily). */
+const USAGE_ERRORS = new Set(["UsageError", "ToolLoadError", "RecordError", "DaemonDirError"]);
+
 function usageFailure(err: unknown): number {
-  if (err instanceof UsageError || err instanceof ToolLoadError || err instanceof RecordError) {
+  if (err instanceof UsageError || (err instanceof Error && USAGE_ERRORS.has(err.name))) {
     writeStderr(`worker-bridge: ${err.message}\n`);
     return 2;
   }

@@ -34,6 +34,14 @@ export interface BridgeOptions {
 /** on: use a warm daemon, fall back in-process; require: fail instead of falling back (tests, CI). */
 export type DaemonMode = "on" | "off" | "require";
 
+/** The flag wins over WORKER_BRIDGE_DAEMON, which lets an executor's admin turn it on fleet-wide. */
+export function resolveDaemonMode(options: BridgeOptions, env: NodeJS.ProcessEnv): DaemonMode {
+  if (options.daemon !== undefined) return options.daemon;
+  const value = env.WORKER_BRIDGE_DAEMON;
+  if (value === undefined || value === "") return "off";
+  return parseDaemonMode(value, "WORKER_BRIDGE_DAEMON");
+}
+
 export function parseDaemonMode(value: string, where: string): DaemonMode {
   if (value === "on" || value === "off" || value === "require") return value;
   throw new UsageError(`${where} expects on, off or require, got ${JSON.stringify(value)}`);
