@@ -86,6 +86,16 @@ def _probe_files_impl(ctx):
         if repo:
             env["WORKER_BRIDGE_REPO"] = repo
 
+        # `--define=worker_bridge_daemon=on|require` (+ `worker_bridge_daemon_dir=DIR`): one-shot
+        # actions (`--strategy=<Mnemonic>=local`) run through a warm daemon (docs/daemon.md).
+        # --action_env cannot do it: an action with an explicit env gets no --action_env.
+        daemon = ctx.var.get("worker_bridge_daemon", "")
+        if daemon:
+            env["WORKER_BRIDGE_DAEMON"] = daemon
+        daemon_dir = ctx.var.get("worker_bridge_daemon_dir", "")
+        if daemon_dir:
+            env["WORKER_BRIDGE_DAEMON_DIR"] = daemon_dir
+
         ctx.actions.run(
             executable = ctx.executable._worker,
             arguments = [startup, request],
