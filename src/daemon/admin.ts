@@ -4,7 +4,7 @@ import type { StatusReply } from "../protocol/daemon-messages.js";
 import { connectDaemon, exchange } from "./connect.js";
 import { fallbackLogPath } from "./daemon-dir.js";
 import { readDaemonInfo, type DaemonInfo } from "./daemon-info.js";
-import { isAlive } from "./start-lock.js";
+import { isAlive, isDaemonAlive } from "./start-lock.js";
 
 /** One daemon found in a daemon directory, and what it answered. */
 export interface DaemonListing {
@@ -35,7 +35,7 @@ export async function listDaemons(dir: string): Promise<DaemonListing[]> {
       const reply = messages.find((m) => m.type === "status");
       if (reply && reply.type === "status" && reply.pid === info.pid) status = reply;
     }
-    listings.push({ infoPath, info, status, alive: isAlive(info.pid) });
+    listings.push({ infoPath, info, status, alive: isDaemonAlive(info.pid, info.key) });
   }
   return listings;
 }
@@ -70,7 +70,7 @@ export async function stopDaemons(dir: string, waitMs = 10_000): Promise<string[
       asked = messages.some((m) => m.type === "stopping" && m.pid === pid);
     }
     if (!asked) {
-      if (!isDaemonProcess(pid, d.info.key)) {
+      if (!provablyOurDaemon(pid, d.info.key)) {
         lines.push(`pid ${pid}: not answering and not recognisably our daemon; left alone`);
         continue;
       }
@@ -83,7 +83,8 @@ export async function stopDaemons(dir: string, waitMs = 10_000): Promise<string[
   return lines;
 }
 
-function isDaemonProcess(pid: number, key: string): boolean {
+/** Only /proc can prove who a pid is; without it an unanswering pid is never signalled. */
+function provablyOurDaemon(pid: number, key: string): boolean {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     return cmdline.includes("serve") && cmdline.includes(`--daemon-key=${key}`);

@@ -7,7 +7,7 @@ import { connectDaemon } from "./connect.js";
 import type { DaemonPaths } from "./daemon-dir.js";
 import { readDaemonInfo } from "./daemon-info.js";
 import { recordKilledDaemon, startPausedReason } from "./start-history.js";
-import { breakStartLock, isAlive, isStaleStartLock, releaseStartLock, tryAcquireStartLock } from "./start-lock.js";
+import { breakStartLock, isDaemonAlive, isStaleStartLock, releaseStartLock, tryAcquireStartLock } from "./start-lock.js";
 
 /** How long a client waits for a daemon to start (its own or another client's) before running in-process. */
 export const DAEMON_START_TIMEOUT_MS = 15_000;
@@ -52,7 +52,7 @@ async function startUnderLock(paths: DaemonPaths, options: DaemonStartOptions, d
   const again = await connectDaemon(paths.socket);
   if ("socket" in again) return again;
   const previous = readDaemonInfo(paths.info);
-  if (previous && !isAlive(previous.pid)) {
+  if (previous && !isDaemonAlive(previous.pid, previous.key)) {
     // Its info file is still there, so it did not exit on its own: something killed it.
     recordKilledDaemon(paths.deaths);
     try {

@@ -57,12 +57,41 @@ export function breakStartLock(path: string): void {
   }
 }
 
-/** Whether a process exists (EPERM means it does, but is someone else's). */
+/**
+ * Whether a process exists and is not a zombie (EPERM means it exists but is someone else's). A
+ * killed daemon whose parent is gone stays a zombie until init reaps it, and some inits never do.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+  return procState(pid) !== "Z";
+}
+
+/** The state letter from /proc/<pid>/stat, or undefined without /proc. */
+function procState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name in parentheses may itself contain spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `pid` is still the daemon for `key`: alive, and (where /proc exists) running
+ * `daemon serve --daemon-key=<key>`, so a recycled pid never passes for our daemon.
+ */
+export function isDaemonAlive(pid: number, key: string): boolean {
+  if (!isAlive(pid)) return false;
+  let cmdline: string[];
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return true; // no /proc (macOS): existence is all we can check
+  }
+  return cmdline.includes("serve") && cmdline.includes(`--daemon-key=${key}`);
 }

@@ -151,6 +151,40 @@ describe("daemon mode: never a wrong or lost result", () => {
     expect(fallbackLines(r.stderr)[0]).toMatch(/died mid-request/);
   });
 
+  it("a daemon stopped (SIGTERM) mid-request hangs up instead of answering 'shutting down'; the request runs in-process", async () => {
+    const dir = newDir();
+    expect((await runClient(probe(dir, "--shutdown-grace-ms=100", "--echo=warm"))).code).toBe(0);
+    const [info] = daemonInfos(dir);
+    const { done } = startClient(probe(dir, "--shutdown-grace-ms=100", "--sleep=2000", "--echo=finished"));
+    expect(await waitUntil(async () => (await status(dir)).inFlight === 1)).toBe(true);
+    process.kill(info!.pid, "SIGTERM");
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("finished");
+    expect(r.stderr).not.toMatch(/shutting down/);
+    expect(fallbackLines(r.stderr)).toHaveLength(1);
+    expect(await waitUntil(() => !isAlive(info!.pid))).toBe(true);
+  });
+
+  it("daemons killed from outside twice: clients stop starting them and say how to start one outside the build", async () => {
+    const dir = newDir();
+    for (let i = 0; i < 2; i++) {
+      expect((await runClient(probe(dir, "--echo=x"))).code).toBe(0);
+      const [info] = daemonInfos(dir);
+      process.kill(info!.pid, "SIGKILL");
+      await waitUntil(() => !isAlive(info!.pid));
+    }
+    const r = await runClient(probe(dir, "--echo=still-works"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("still-works");
+    expect(fallbackLines(r.stderr)).toHaveLength(1);
+    expect(fallbackLines(r.stderr)[0]).toMatch(/the last 2 daemons for this key were killed from outside.*'worker-bridge daemon start'/);
+    expect(daemonPidsFor(dir)).toEqual([]);
+    // An explicit start clears the pause.
+    expect((await runClient(["daemon", "start", `--daemon-dir=${dir}`, "--tool", "probe"])).code).toBe(0);
+    expect(fallbackLines((await runClient(probe(dir, "--echo=warm-again"))).stderr)).toEqual([]);
+  });
+
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     it(`the client killed mid-request (${signal}) aborts its job in the daemon; the daemon lives on`, async () => {
       const dir = newDir();

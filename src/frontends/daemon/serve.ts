@@ -124,8 +124,11 @@ export async function serveDaemon(source: RuntimeSource, options: DaemonServeOpt
         abort,
       );
       socket.off("close", onClose);
-      if (result.end === "cancelled" && abort.signal.aborted) {
-        logger.info("request aborted: the client went away", { id: requests });
+      if (result.end === "cancelled" && stopping && !socket.destroyed) {
+        // Aborted by our own shutdown, not by the client: an answer would be a failure the build
+        // did not earn. Hang up without an exit code; the client runs the request in-process.
+        socket.destroy();
+        return;
       }
       if (result.output.length > 0) send(socket, { type: "output", text: result.output });
       send(socket, { type: "exit", code: result.exitCode });
