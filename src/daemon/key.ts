@@ -45,9 +45,14 @@ let bridgeIdentity: string | undefined;
  */
 function bridgeId(): string {
   if (bridgeIdentity === undefined) {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    let version = "unknown";
+    try {
+      version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string }).version ?? version;
+    } catch {
+      // Installed without its package.json next to dist/: path and mtime still tell builds apart.
+    }
     const self = fileURLToPath(import.meta.url);
-    bridgeIdentity = `${pkg.version ?? "unknown"} ${self} ${statSync(self).mtimeMs}`;
+    bridgeIdentity = `${version} ${self} ${statSync(self).mtimeMs}`;
   }
   return bridgeIdentity;
 }
