@@ -31,7 +31,7 @@ export async function listDaemons(dir: string): Promise<DaemonListing[]> {
     let status: StatusReply | undefined;
     const conn = await connectDaemon(info.socket, 1000);
     if ("socket" in conn) {
-      const { messages } = await exchange(conn.socket, { type: "status" });
+      const { messages } = await exchange(conn.socket, { type: "status" }, 3000);
       const reply = messages.find((m) => m.type === "status");
       if (reply && reply.type === "status" && reply.pid === info.pid) status = reply;
     }
@@ -66,7 +66,7 @@ export async function stopDaemons(dir: string, waitMs = 10_000): Promise<string[
     let asked = false;
     const conn = await connectDaemon(d.info.socket, 1000);
     if ("socket" in conn) {
-      const { messages } = await exchange(conn.socket, { type: "stop" });
+      const { messages } = await exchange(conn.socket, { type: "stop" }, 3000);
       asked = messages.some((m) => m.type === "stopping" && m.pid === pid);
     }
     if (!asked) {

@@ -9,6 +9,9 @@ import {
   type DaemonMessage,
 } from "../protocol/daemon-messages.js";
 
+/** How long a daemon may take to acknowledge a message before the client gives up on it. */
+export const FIRST_REPLY_TIMEOUT_MS = 30_000;
+
 /** A connected socket, or the errno code of why there is none (ENOENT, ECONNREFUSED, ...). */
 export type ConnectResult = { socket: Socket } | { error: string };
 
@@ -39,24 +42,28 @@ export function connectDaemon(path: string, timeoutMs = 2000): Promise<ConnectRe
 export function exchange(
   socket: Socket,
   message: ClientMessage,
-  onMessage?: (m: DaemonMessage) => void,
+  /** A daemon that does not even acknowledge within this long is hung (stopped, deadlocked). */
+  firstReplyTimeoutMs = FIRST_REPLY_TIMEOUT_MS,
 ): Promise<{ messages: DaemonMessage[]; lost?: string }> {
   return new Promise((resolve) => {
     const decoder = new LengthPrefixedDecoder(MAX_DAEMON_MESSAGE_BYTES);
     const messages: DaemonMessage[] = [];
     let done = false;
+    // Only the first reply is bounded: after `accepted` the job runs as long as the tool needs,
+    // and the executor's own timeout (which kills this client) bounds that.
+    const silence = setTimeout(() => finish(`no reply within ${firstReplyTimeoutMs} ms`), firstReplyTimeoutMs);
     const finish = (lost?: string): void => {
       if (done) return;
       done = true;
+      clearTimeout(silence);
       socket.destroy();
       resolve(lost === undefined ? { messages } : { messages, lost });
     };
     socket.on("data", (chunk: Buffer) => {
       try {
         for (const frame of decoder.push(chunk)) {
-          const m = decodeDaemonMessage(frame);
-          messages.push(m);
-          onMessage?.(m);
+          messages.push(decodeDaemonMessage(frame));
+          clearTimeout(silence);
         }
       } catch (err) {
         finish(`the daemon sent something unreadable (${err instanceof DaemonMessageError ? err.message : (err as Error).message})`);

@@ -185,6 +185,18 @@ describe("daemon mode: never a wrong or lost result", () => {
     expect(fallbackLines((await runClient(probe(dir, "--echo=warm-again"))).stderr)).toEqual([]);
   });
 
+  it("a hung daemon (SIGSTOPped) does not hang the client: no reply within the bound, the request runs in-process", async () => {
+    const dir = newDir();
+    expect((await runClient(probe(dir, "--echo=warm"))).code).toBe(0);
+    const [info] = daemonInfos(dir);
+    process.kill(info!.pid, "SIGSTOP");
+    const r = await runClient(probe(dir, "--echo=answered"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("answered");
+    expect(fallbackLines(r.stderr)).toHaveLength(1);
+    expect(fallbackLines(r.stderr)[0]).toMatch(/did not answer \(no reply within 30000 ms\)/);
+  }, 120_000);
+
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     it(`the client killed mid-request (${signal}) aborts its job in the daemon; the daemon lives on`, async () => {
       const dir = newDir();
