@@ -37,7 +37,7 @@ const job: PreparedJob = {
 
 async function makeHost(v: Variant): Promise<ToolHost> {
   if (v.ipc) process.env.WORKER_BRIDGE_IPC_SERIALIZATION = v.ipc;
-  const host = await createHost({ kind: v.kind, toolModule, tool, startupArgs: [], concurrency: 1, tools: 1, abortGraceMs: 3000, logger });
+  const host = await createHost({ kind: v.kind, toolModule, tool, startupArgs: [], concurrency: 1, toolProcesses: 1, abortGraceMs: 3000, logger });
   delete process.env.WORKER_BRIDGE_IPC_SERIALIZATION;
   return host;
 }

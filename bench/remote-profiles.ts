@@ -1,6 +1,6 @@
 // `node --import tsx bench/remote-profiles.ts [--actions=N] [--tsc] [--json]` (after `npm run build`):
 // the same stream of worker actions through every executor profile of the remote emulator
-// (test/remote/emulator, remote-persistent-workers.md §10), round-robin in one run, printing the
+// (test/remote/emulator, docs/protocol/remote-executors.md §10), round-robin in one run, printing the
 // median per-action time per profile, whether the worker stayed warm, and the speed-up over the
 // one-shot `plain` profile measured in the same run. The `buildbarn + daemon` row is the Buildbarn
 // profile with the actions' env turning the warm daemon on (docs/daemon.md); its daemon directory

@@ -43,9 +43,9 @@ function makeHost(budgetMb: number | undefined): Promise<MeasuredHost> {
     tool,
     startupArgs: [],
     concurrency: 1,
-    tools: 1,
+    toolProcesses: 1,
     abortGraceMs: 3000,
-    maxToolMemoryMb: budgetMb,
+    maxToolProcessMemoryMb: budgetMb,
     logger,
   }) as Promise<MeasuredHost>;
 }

@@ -61,7 +61,7 @@ const AREA: Record<string, string> = {
 
 const esc = (s: string): string => s.replaceAll("|", "\\|").replaceAll("\n", " ");
 
-/** "fault: expectation (spec §x)" → [fault, expectation]; titles without ':' are all fault. */
+/** "fault: expectation (docs/protocol/<doc>.md §x)" → [fault, expectation]; titles without ':' are all fault. */
 function splitTitle(title: string): [string, string] {
   const i = title.indexOf(": ");
   if (i < 0) return [title, ""];
@@ -174,7 +174,7 @@ function main(): number {
       "  error naming the path, in the response, while the worker keeps serving.",
       "- **`sandbox_dir`** is resolved lexically against the worker's cwd; a relative path that climbs out",
       "  is refused. Absolute paths are accepted (remote executors name the action directory that way).",
-      "  Symlinks are not resolved on purpose (Bazel spec §3.4: never realpath inside a sandbox).",
+      "  Symlinks are not resolved on purpose (docs/protocol/bazel-worker.md §3.4: never realpath inside a sandbox).",
       "- **Buck2 socket**: created 0600 whatever the launcher's umask; a socket directory that is",
       "  world-writable without the sticky bit is refused; a live socket, a non-socket file or a symlink at",
       "  the path is never replaced; a stale socket is.",

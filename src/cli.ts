@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { main } from "./cli/main.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "./errors.js";
 
 let finished = false;
 // A tool whose promise never settles (and holds no timer or socket) empties the event loop in
 // one-shot mode; Node would then exit 0 — success for a run that never finished. Fail instead.
 process.once("beforeExit", () => {
   if (finished) return;
-  process.stderr.write("worker-bridge: the tool never finished: its run() is still pending but nothing is left that could settle it\n");
-  process.exit(1);
+  process.stderr.write(`${bridgeMessage("the tool never finished: its run() is still pending but nothing is left that could settle it")}\n`);
+  process.exit(EXIT_CODES.failure);
 });
 
 main(process.argv.slice(2)).then(
@@ -19,7 +20,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     finished = true;
-    process.stderr.write(`worker-bridge: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
+    process.stderr.write(`${bridgeMessage(`fatal: ${errorText(err)}`)}\n`);
+    process.exit(EXIT_CODES.failure);
   },
 );

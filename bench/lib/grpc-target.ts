@@ -19,13 +19,13 @@ const identity = (b: Buffer): Buffer => b;
 const CHANNEL_OPTIONS: grpc.ClientOptions = {
   "grpc.max_receive_message_length": -1,
   "grpc.max_send_message_length": -1,
-  // Buck2's tonic channel sends this authority (spec §5.1).
+  // Buck2's tonic channel sends this authority (docs/protocol/buck2-worker.md §5.1).
   "grpc.default_authority": "[::]:50051",
 };
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
 
-/** Drives a Buck2-style worker the way Buck2 does (spec §15): one channel, unary calls or one stream. */
+/** Drives a Buck2-style worker the way Buck2 does (docs/protocol/buck2-worker.md §15): one channel, unary calls or one stream. */
 class GrpcTarget implements Target {
   readonly pid: number;
   private readonly command: Buffer;
@@ -46,7 +46,7 @@ class GrpcTarget implements Target {
     child.on("exit", (code, signal) => this.failAll(new Error(`${spec.label} exited (${signal ?? code}) — ${lastLine(stderrTail()) || "no stderr"}`)));
   }
 
-  /** Streaming workers must send headers at once; Buck2 waits for them before its first request (spec §5.4). */
+  /** Streaming workers must send headers at once; Buck2 waits for them before its first request (docs/protocol/buck2-worker.md §5.4). */
   async openStream(): Promise<void> {
     const stream = this.client.makeBidiStreamRequest<Buffer, Buffer>("/worker.WorkerStreaming/ExecuteStream", identity, identity);
     this.stream = stream;
@@ -83,7 +83,7 @@ class GrpcTarget implements Target {
     const waiter = this.waiting.get(id);
     this.waiting.delete(id);
     if (!waiter) return this.failAll(new Error(`ExecuteStream answered unknown id ${id}`));
-    // Field 1 (response) must be present: real Buck2 panics without it (spec §6.4).
+    // Field 1 (response) must be present: real Buck2 panics without it (docs/protocol/buck2-worker.md §6.4).
     if (msg[0] !== 0x0a) return waiter.reject(new Error(`ExecuteStream response ${id} has no response field`));
     waiter.resolve();
   }
@@ -94,7 +94,7 @@ class GrpcTarget implements Target {
     this.waiting.clear();
   }
 
-  /** Buck2 ends a worker with SIGTERM (spec §10), then removes the socket. */
+  /** Buck2 ends a worker with SIGTERM (docs/protocol/buck2-worker.md §10), then removes the socket. */
   async close(): Promise<void> {
     this.stream?.removeAllListeners("end");
     this.stream?.removeAllListeners("error");

@@ -42,7 +42,7 @@ export function bazelJsonRequest(requestId: number, args: string[] = []): Buffer
   return Buffer.from(`${JSON.stringify(body)}\n`);
 }
 
-/** The env Buck2 sends with every command (spec §6.2): TMPDIR, the action env, then two ids. */
+/** The env Buck2 sends with every command (docs/protocol/buck2-worker.md §6.2): TMPDIR, the action env, then two ids. */
 const BUCK2_ENV = [
   ["TMPDIR", "/tmp/buck2-bench/scratch"],
   ["BUCK_SCRATCH_PATH", "buck-out/v2/tmp/bench"],

@@ -3,7 +3,7 @@ import { startDaemon } from "../daemon/start-daemon.js";
 import { daemonPaths, ensurePrivateDir, DaemonDirError } from "../daemon/daemon-dir.js";
 import { computeDaemonKey } from "../daemon/key.js";
 import { clearKillHistory } from "../daemon/start-history.js";
-import { daemonTarget, resolveDaemonDir } from "./daemon-mode.js";
+import { daemonHostSettings, daemonTarget, resolveDaemonDir } from "./daemon-mode.js";
 import { parseOptions, UsageError, type BridgeOptions } from "./options.js";
 
 const USAGE = `usage: worker-bridge daemon status [--daemon-dir DIR]
@@ -74,11 +74,11 @@ async function serve(argv: readonly string[]): Promise<number> {
     if (err instanceof DaemonDirError) throw new UsageError(err.message);
     throw err;
   }
-  const key = computeDaemonKey(options.tool, startupArgs, options);
+  const key = computeDaemonKey(options.tool, startupArgs, daemonHostSettings(options));
   const paths = daemonPaths(options.daemonDir, key.fileStem);
   const { serveDaemon } = await import("../frontends/daemon/serve.js");
   const { createRuntime } = await import("../runtime/runtime.js");
-  const { runtimeOptions } = await import("./main.js");
+  const { runtimeOptions } = await import("./runtime-options.js");
   return serveDaemon(() => createRuntime(runtimeOptions(options, { startupArgs })), {
     key,
     expectedKey: expected,

@@ -1,13 +1,25 @@
 import { resolveToolModule } from "../tools/load-tool.js";
 import { runThroughDaemon } from "../daemon/client.js";
 import { defaultDaemonDir } from "../daemon/daemon-dir.js";
-import { computeDaemonKey, type DaemonKey } from "../daemon/key.js";
+import { computeDaemonKey, type DaemonHostSettings, type DaemonKey } from "../daemon/key.js";
 import { writeStderr } from "../supervisor/output-capture.js";
 import { type BridgeOptions, UsageError } from "./options.js";
 
 export function resolveDaemonDir(options: BridgeOptions, env: NodeJS.ProcessEnv): string {
   const fromEnv = env.WORKER_BRIDGE_DAEMON_DIR;
   return options.daemonDir ?? (fromEnv !== undefined && fromEnv !== "" ? fromEnv : defaultDaemonDir(env, process.getuid!()));
+}
+
+/** The flags that shape how a daemon hosts its tool: part of the key. */
+export function daemonHostSettings(options: BridgeOptions): DaemonHostSettings {
+  return {
+    host: options.host,
+    concurrency: options.concurrency,
+    tools: options.toolProcesses,
+    abortGraceMs: options.abortGraceMs,
+    maxRequestsPerTool: options.maxRequestsPerTool,
+    maxToolMemoryMb: options.maxToolMemoryMb,
+  };
 }
 
 export interface DaemonTarget {
@@ -20,14 +32,7 @@ export interface DaemonTarget {
 export function daemonTarget(options: BridgeOptions, startupArgs: readonly string[], env: NodeJS.ProcessEnv, cwd: string): DaemonTarget {
   if (options.tool === undefined) throw new UsageError("--tool NAME|PATH is required (built-in tools: probe, tsc)");
   const toolModule = resolveToolModule(options.tool, cwd);
-  const key = computeDaemonKey(toolModule, startupArgs, {
-    host: options.host,
-    concurrency: options.concurrency,
-    tools: options.tools,
-    abortGraceMs: options.abortGraceMs,
-    maxRequestsPerTool: options.maxRequestsPerTool,
-    maxToolMemoryMb: options.maxToolMemoryMb,
-  });
+  const key = computeDaemonKey(toolModule, startupArgs, daemonHostSettings(options));
   const dir = resolveDaemonDir(options, env);
   const serveArgs = [
     `--daemon-dir=${dir}`,
@@ -35,7 +40,7 @@ export function daemonTarget(options: BridgeOptions, startupArgs: readonly strin
     `--daemon-idle-ms=${options.daemonIdleMs}`,
     `--host=${options.host}`,
     `--concurrency=${options.concurrency}`,
-    ...(options.tools !== undefined ? [`--tools=${options.tools}`] : []),
+    ...(options.toolProcesses !== undefined ? [`--tool-processes=${options.toolProcesses}`] : []),
     `--abort-grace-ms=${options.abortGraceMs}`,
     ...(options.maxRequestsPerTool !== undefined ? [`--max-requests-per-tool=${options.maxRequestsPerTool}`] : []),
     ...(options.maxToolMemoryMb !== undefined ? [`--max-tool-memory-mb=${options.maxToolMemoryMb}`] : []),

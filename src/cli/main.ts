@@ -1,7 +1,7 @@
-import { createLogger } from "../core/logger.js";
-import type { RuntimeOptions } from "../runtime/runtime.js";
+import { BridgeError, bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
-import { BRIDGE_FLAGS_HELP, parseOptions, resolveDaemonMode, UsageError, type BridgeOptions } from "./options.js";
+import { BRIDGE_FLAGS_HELP, parseOptions, resolveDaemonMode, type BridgeOptions } from "./options.js";
+import { runtimeOptions } from "./runtime-options.js";
 
 // Every front door, the runtime and the tools are imported only by the mode that needs them: a
 // one-shot run is mostly Node's own start-up, and each module loaded adds to every build action
@@ -34,7 +34,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h")) {
     writeStderr(`${BRIDGE_FLAGS_HELP}\n`);
-    return 0;
+    return EXIT_CODES.ok;
   }
   let options: BridgeOptions;
   try {
@@ -81,33 +81,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** The neutral runtime options behind the bridge's flags. */
-export function runtimeOptions(options: BridgeOptions, overrides: Partial<Pick<RuntimeOptions, "host" | "startupArgs">> = {}): RuntimeOptions {
-  if (options.tool === undefined) {
-    throw new UsageError("--tool NAME|PATH is required (built-in tools: probe, tsc)");
-  }
-  return {
-    tool: options.tool,
-    startupArgs: overrides.startupArgs ?? options.toolArgs,
-    host: overrides.host ?? options.host,
-    concurrency: options.concurrency,
-    toolProcesses: options.tools,
-    abortGraceMs: options.abortGraceMs,
-    maxRequestsPerToolProcess: options.maxRequestsPerTool,
-    maxToolProcessMemoryMb: options.maxToolMemoryMb,
-    recordDir: options.record,
-    logger: createLogger({ level: options.logLevel, format: options.logFormat }),
-  };
-}
 
-/** Errors the user can fix from the message alone (by class name: their modules load lazily). */
-const USAGE_ERRORS = new Set(["UsageError", "ToolLoadError", "RecordError", "DaemonDirError"]);
-
+/** Errors raised on purpose (bad flags, a tool that cannot load, an unwritable record dir) are usage errors. */
 function usageFailure(err: unknown): number {
-  if (err instanceof UsageError || (err instanceof Error && USAGE_ERRORS.has(err.name))) {
-    writeStderr(`worker-bridge: ${err.message}\n`);
-    return 2;
-  }
-  writeStderr(`worker-bridge: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return 1;
+  writeStderr(`${bridgeMessage(errorText(err))}\n`);
+  return err instanceof BridgeError ? EXIT_CODES.usage : EXIT_CODES.failure;
 }

@@ -18,6 +18,13 @@ describe("bridge flags (issue 2 §5: --name=value and --name value)", () => {
     expect(o.shutdownGraceMs).toBe(50);
   });
 
+  it("--tool-processes sets the pool size; --tools, its old spelling, still does", () => {
+    expect(parseOptions(["--tool=probe", "--tool-processes", "3"]).toolProcesses).toBe(3);
+    expect(parseOptions(["--tool=probe", "--tools=2"]).toolProcesses).toBe(2);
+    expect(parseOptions(["--tool=probe"]).toolProcesses).toBeUndefined();
+    expect(() => parseOptions(["--tool-processes=0"])).toThrow(/--tool-processes expects an integer >= 1/);
+  });
+
   it("passes everything after -- to the tool verbatim", () => {
     expect(parseOptions(["--tool=probe", "--", "--tool=x", "--persistent_worker"]).toolArgs).toEqual(["--tool=x", "--persistent_worker"]);
   });
@@ -30,7 +37,7 @@ describe("bridge flags (issue 2 §5: --name=value and --name value)", () => {
   });
 });
 
-describe("mode detection (buck2-worker-protocol §14, bazel-worker-protocol §11)", () => {
+describe("mode detection (docs/protocol/buck2-worker.md §14, docs/protocol/bazel-worker.md §11)", () => {
   it("WORKER_SOCKET wins, then --persistent_worker, else one-shot", () => {
     const bazel = parseOptions(["--tool=probe", "--persistent_worker"]);
     expect(detectMode(bazel, { WORKER_SOCKET: "/tmp/s" })).toBe("buck2");

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { LogFormat, LogLevel } from "../core/logger.js";
 import { isLogLevel } from "../core/logger.js";
 import type { HostKind } from "../supervisor/create-host.js";
+import { BridgeError } from "../errors.js";
 
 /** Everything the bridge itself understands on its command line. */
 export interface BridgeOptions {
@@ -10,8 +11,8 @@ export interface BridgeOptions {
   protocol: "proto" | "json";
   concurrency: number;
   host: HostKind;
-  /** Tool processes; undefined = derived from concurrency and the tool's own capacity. */
-  tools: number | undefined;
+  /** Tool processes (`--tool-processes`); undefined = derived from concurrency and the tool's own capacity. */
+  toolProcesses: number | undefined;
   shutdownGraceMs: number;
   /** After an abort, how long a tool gets before its process is killed (hard cancel). */
   abortGraceMs: number;
@@ -47,7 +48,7 @@ export function parseDaemonMode(value: string, where: string): DaemonMode {
   throw new UsageError(`${where} expects on, off or require, got ${JSON.stringify(value)}`);
 }
 
-export class UsageError extends Error {
+export class UsageError extends BridgeError {
   override readonly name = "UsageError";
 }
 
@@ -73,8 +74,12 @@ const VALUE_FLAGS: Record<string, Setter> = {
     if (v !== "process" && v !== "inline") throw new UsageError(`${f} expects process or inline, got ${JSON.stringify(v)}`);
     o.host = v;
   },
+  "--tool-processes": (o, v, f) => {
+    o.toolProcesses = positiveInt(f, v);
+  },
+  // The flag's first name, one letter away from --tool; kept so existing command lines still work.
   "--tools": (o, v, f) => {
-    o.tools = positiveInt(f, v);
+    o.toolProcesses = positiveInt(f, v);
   },
   "--shutdown-grace-ms": (o, v, f) => {
     o.shutdownGraceMs = positiveInt(f, v, 0);
@@ -117,7 +122,7 @@ export function defaultOptions(): BridgeOptions {
     protocol: "proto",
     concurrency: availableParallelism(),
     host: "process",
-    tools: undefined,
+    toolProcesses: undefined,
     shutdownGraceMs: 2000,
     abortGraceMs: 3000,
     maxMessageBytes: 256 * 1024 * 1024,
@@ -188,7 +193,8 @@ stdin/stdout; otherwise one-shot (argfiles expanded, tool run once, exit with it
   --protocol proto|json       Bazel wire format (must match requires-worker-protocol); default proto
   --concurrency N             jobs running at once; default: CPU count
   --host process|inline       run the tool in child processes (default) or inside the bridge
-  --tools N                   tool processes (process host); default: enough for --concurrency, <= CPUs
+  --tool-processes N          tool processes (process host); default: enough for --concurrency, <= CPUs
+                              (--tools N is the old spelling)
   --shutdown-grace-ms MS      shutdown bound; default 2000. Bazel (SIGTERM/EOF): running jobs are
                               aborted at once and the worker exits within MS. Buck2 (SIGTERM):
                               running jobs get MS to finish, then are aborted

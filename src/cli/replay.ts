@@ -7,6 +7,7 @@ import { createLogger, isLogLevel, type LogLevel } from "../core/logger.js";
 import { findSessions, readRequests, readSession } from "../record/record-format.js";
 import { replaySession, type ReplayOutcome } from "../record/replay-session.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
+import { bridgeMessage, EXIT_CODES } from "../errors.js";
 
 const USAGE = `usage: worker-bridge replay DIR [--cold] [--host inline|process] [--only SEQ[,SEQ...]] [--show-output] [--log-level LEVEL]
 
@@ -54,23 +55,23 @@ function parse(argv: readonly string[]): ReplayArgs | string {
   return { dir, ...out };
 }
 
-/** Exit code: 0 when every replayed request matched its recording, 1 on differences, 2 on usage errors. */
+/** Exit code: 0 when every replayed request matched its recording, 1 on differences, 2 (EXIT_CODES.usage) on usage errors. */
 export async function replayMain(argv: readonly string[]): Promise<number> {
   const { protocolWrite } = installOutputCapture();
   const print = (line: string): void => void protocolWrite(`${line}\n`);
   const args = parse(argv);
   if (typeof args === "string") {
-    writeStderr(args.length > 0 ? `worker-bridge replay: ${args}\n${USAGE}\n` : `${USAGE}\n`);
-    return args.length > 0 ? 2 : 0;
+    writeStderr(args.length > 0 ? `${bridgeMessage(`replay: ${args}`)}\n${USAGE}\n` : `${USAGE}\n`);
+    return args.length > 0 ? EXIT_CODES.usage : EXIT_CODES.ok;
   }
   if (!existsSync(args.dir)) {
-    writeStderr(`worker-bridge replay: ${args.dir} does not exist\n`);
-    return 2;
+    writeStderr(`${bridgeMessage(`replay: ${args.dir} does not exist`)}\n`);
+    return EXIT_CODES.usage;
   }
   const sessions = findSessions(args.dir);
   if (sessions.length === 0) {
-    writeStderr(`worker-bridge replay: no recorded session in ${args.dir} (expected session.json there or in its subdirectories)\n`);
-    return 2;
+    writeStderr(`${bridgeMessage(`replay: no recorded session in ${args.dir} (expected session.json there or in its subdirectories)`)}\n`);
+    return EXIT_CODES.usage;
   }
   const logger = createLogger({ level: args.logLevel });
   const totals = { same: 0, different: 0, skipped: 0 };

@@ -143,7 +143,7 @@ describe("Dispatcher (design: exactly one answer, limits, timeouts, cancellation
     const d = new Dispatcher(host, { concurrency: 1, logger });
     const r = await d.submit(job(1));
     expect(r.exitCode).toBe(2);
-    expect(r.output).toMatch(/the tool host failed: boom/);
+    expect(r.output).toMatch(/the tool host failed: Error: boom\n\s+at /);
   });
 
   it("close(grace) lets running jobs finish within the grace, then aborts the rest", async () => {

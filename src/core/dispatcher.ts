@@ -1,4 +1,5 @@
-import { ArgfileError, expandArgfiles, needsExpansion } from "../protocol/argfile.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
+import { expandArgfiles, needsExpansion } from "./argfile.js";
 import type { HostResult, Job, JobEnd, PreparedJob, Result, ToolHost } from "./job.js";
 import { LatencyRecorder } from "./latency.js";
 import type { Logger } from "./logger.js";
@@ -30,14 +31,16 @@ export interface DispatcherStats {
   cancelled: number;
   timedOut: number;
   crashed: number;
-  inFlight: number;
+  /** Jobs holding a slot now. */
+  running: number;
+  /** Jobs waiting for a slot. */
   queued: number;
   p50Ms: number | undefined;
   p99Ms: number | undefined;
 }
 
 /** The exit code a job gets when the bridge itself could not run it (bad argfile, host error). */
-export const BRIDGE_FAILURE_EXIT_CODE = 2;
+export const BRIDGE_FAILURE_EXIT_CODE = EXIT_CODES.bridgeFailure;
 
 /**
  * The one place that guarantees exactly one Result per submitted job: it queues, limits
@@ -56,7 +59,8 @@ export class Dispatcher {
   private running = 0;
   private readonly latencies = new LatencyRecorder();
   private readonly counts = { requests: 0, failures: 0, cancelled: 0, timedOut: 0, crashed: 0 };
-  private readonly settled = new Set<Promise<Result>>();
+  /** The answers not yet given, so close() can wait for them. */
+  private readonly unsettled = new Set<Promise<Result>>();
 
   constructor(
     private readonly host: ToolHost,
@@ -72,14 +76,15 @@ export class Dispatcher {
     this.observer = options.observer;
   }
 
-  get inFlight(): number {
+  /** Jobs submitted and not yet answered that hold or wait for a slot: running plus queued. */
+  get pending(): number {
     return this.running + this.waiting.length;
   }
 
   stats(): DispatcherStats {
     return {
       ...this.counts,
-      inFlight: this.running,
+      running: this.running,
       queued: this.waiting.length,
       p50Ms: this.latencies.percentile(50),
       p99Ms: this.latencies.percentile(99),
@@ -99,11 +104,11 @@ export class Dispatcher {
       // execute() handles every expected failure; this is the last line of defence.
       this.finish(job, undefined, performance.now(), {
         exitCode: BRIDGE_FAILURE_EXIT_CODE,
-        output: `worker-bridge: internal error while running request ${job.id}: ${describe(err)}`,
+        output: bridgeMessage(`internal error while running request ${job.id}: ${errorText(err)}`),
       }, "failed-to-start"),
     );
-    this.settled.add(promise);
-    void promise.finally(() => this.settled.delete(promise));
+    this.unsettled.add(promise);
+    void promise.finally(() => this.unsettled.delete(promise));
     return promise;
   }
 
@@ -114,10 +119,10 @@ export class Dispatcher {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     for (const entry of [...this.waiting]) entry.refuse();
-    if (this.settled.size > 0 && graceMs > 0) {
+    if (this.unsettled.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.settled]),
+        Promise.allSettled([...this.unsettled]),
         new Promise<void>((r) => {
           timer = setTimeout(r, graceMs);
         }),
@@ -125,7 +130,7 @@ export class Dispatcher {
       clearTimeout(timer);
     }
     this.shutdown.abort(new Error("worker-bridge is shutting down"));
-    await Promise.allSettled([...this.settled]);
+    await Promise.allSettled([...this.unsettled]);
   }
 
   /** Why a job never reached the host: the client's cancel, or our own shutdown. */
@@ -174,6 +179,9 @@ export class Dispatcher {
       }, job.timeoutMs);
     }
     try {
+      if (job.refused !== undefined) {
+        return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(job.refused) }, "failed-to-start");
+      }
       let prepared: PreparedJob;
       try {
         // Most requests carry no argfile: prepare those synchronously, without an await.
@@ -181,8 +189,7 @@ export class Dispatcher {
           ? this.prepared(job, await expandArgfiles(job.args, { cwd: job.cwd }))
           : this.prepared(job, [...job.args]);
       } catch (err) {
-        const message = err instanceof ArgfileError ? `worker-bridge: ${err.message}` : `worker-bridge: ${describe(err)}`;
-        return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: message }, "failed-to-start");
+        return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(errorText(err)) }, "failed-to-start");
       }
       this.observer?.jobPrepared?.(job, prepared);
       const hostResult = await this.runOnHost(prepared, abort.signal);
@@ -233,7 +240,7 @@ export class Dispatcher {
         resolve(result);
       };
       const failed = (err: unknown): void =>
-        settle({ exitCode: BRIDGE_FAILURE_EXIT_CODE, output: `worker-bridge: the tool host failed: ${describe(err)}`, crashed: true });
+        settle({ exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(`the tool host failed: ${errorText(err)}`), crashed: true });
       try {
         this.host.run(prepared, signal).then(settle, failed);
       } catch (err) {
@@ -349,9 +356,4 @@ function appendLine(output: string, line: string): string {
 
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3)}s`;
-}
-
-export function describe(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
 }

@@ -1,4 +1,4 @@
-import type { ToolInput } from "../tools/define-tool.js";
+import type { ToolInput } from "../tool-api/define-tool.js";
 
 /** Which front door a job came through; for logs and records only. */
 export type JobOrigin = "bazel" | "buck2" | "oneshot" | "daemon" | "replay";
@@ -22,6 +22,12 @@ export interface Job {
   /** Fires when the client cancels (Bazel cancel, gRPC call cancelled, Exec cancel event). */
   readonly signal: AbortSignal;
   readonly verbosity: number;
+  /**
+   * Set by a front door that cannot turn a request into a runnable job (a sandbox_dir escaping the
+   * execroot): the dispatcher answers it as failed-to-start with this reason, like a bad argfile,
+   * so it is logged, counted and recorded like any other bad request.
+   */
+  readonly refused?: string;
 }
 
 /** Why a job did not finish normally. */

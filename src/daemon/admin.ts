@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import type { StatusReply } from "../protocol/daemon-messages.js";
+import type { StatusReply } from "../protocol/daemon/messages.js";
 import { connectDaemon, exchange } from "./connect.js";
 import { fallbackLogPath } from "./daemon-dir.js";
 import { readDaemonInfo, type DaemonInfo } from "./daemon-info.js";

@@ -1,22 +1,13 @@
 import { appendFileSync } from "node:fs";
 import type { Socket } from "node:net";
-import type { RunRequest } from "../protocol/daemon-messages.js";
+import type { RunRequest } from "../protocol/daemon/messages.js";
 import { connectDaemon, exchange } from "./connect.js";
 import { daemonPaths, ensurePrivateDir, fallbackLogPath } from "./daemon-dir.js";
-import type { DaemonKey } from "./key.js";
+import type { DaemonStartOptions } from "./start-daemon.js";
 
 /** sun_path is 108 bytes on Linux, 104 on macOS, both counting the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = process.platform === "linux" ? 107 : 103;
 
-export interface DaemonStartOptions {
-  readonly dir: string;
-  readonly key: DaemonKey;
-  /** The client's environment (the daemon keeps only PATH, HOME and locale from it). */
-  readonly env: Readonly<Record<string, string>>;
-  /** Arguments after `worker-bridge daemon serve` that start a daemon for this key. */
-  readonly serveArgs: readonly string[];
-  readonly startTimeoutMs?: number;
-}
 
 export interface DaemonClientOptions extends DaemonStartOptions {
   /** The request as the client would run it in-process. */

@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { LengthPrefixedDecoder } from "../protocol/length-prefix.js";
+import { LengthPrefixedDecoder } from "../protocol/daemon/length-prefix.js";
 import {
   DaemonMessageError,
   decodeDaemonMessage,
@@ -7,7 +7,7 @@ import {
   MAX_DAEMON_MESSAGE_BYTES,
   type ClientMessage,
   type DaemonMessage,
-} from "../protocol/daemon-messages.js";
+} from "../protocol/daemon/messages.js";
 
 /** How long a daemon may take to acknowledge a message before the client gives up on it. */
 export const FIRST_REPLY_TIMEOUT_MS = 30_000;

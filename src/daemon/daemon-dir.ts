@@ -1,8 +1,9 @@
 import { chmodSync, lstatSync, mkdirSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { BridgeError } from "../errors.js";
 
 /** Why the daemon directory cannot be used; the message says what to fix. */
-export class DaemonDirError extends Error {
+export class DaemonDirError extends BridgeError {
   override readonly name = "DaemonDirError";
 }
 

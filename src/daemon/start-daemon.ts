@@ -2,12 +2,22 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { DaemonStartOptions } from "./client.js";
+import type { DaemonKey } from "./key.js";
 import { connectDaemon } from "./connect.js";
 import type { DaemonPaths } from "./daemon-dir.js";
 import { readDaemonInfo } from "./daemon-info.js";
 import { recordKilledDaemon, startPausedReason } from "./start-history.js";
 import { breakStartLock, isDaemonAlive, isStaleStartLock, releaseStartLock, tryAcquireStartLock } from "./start-lock.js";
+
+export interface DaemonStartOptions {
+  readonly dir: string;
+  readonly key: DaemonKey;
+  /** The client's environment (the daemon keeps only PATH, HOME and locale from it). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Arguments after `worker-bridge daemon serve` that start a daemon for this key. */
+  readonly serveArgs: readonly string[];
+  readonly startTimeoutMs?: number;
+}
 
 /** How long a client waits for a daemon to start (its own or another client's) before running in-process. */
 export const DAEMON_START_TIMEOUT_MS = 15_000;

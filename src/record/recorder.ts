@@ -4,8 +4,9 @@ import type { DispatcherObserver } from "../core/dispatcher.js";
 import type { Job, PreparedJob, Result } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
 import { RECORD_FORMAT, requestFileName, type RecordedRequest, type RecordedSession } from "./record-format.js";
+import { BridgeError } from "../errors.js";
 
-export class RecordError extends Error {
+export class RecordError extends BridgeError {
   override readonly name = "RecordError";
 }
 

@@ -36,7 +36,7 @@ export async function replaySession(
       tool,
       startupArgs: session.startupArgs,
       concurrency: 1,
-      tools: 1,
+      toolProcesses: 1,
       abortGraceMs: options.abortGraceMs,
       logger: options.logger,
     });

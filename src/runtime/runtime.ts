@@ -3,7 +3,7 @@ import type { ToolHost } from "../core/job.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { createHost, type HostKind } from "../supervisor/create-host.js";
 import { loadTool, resolveToolModule } from "../tools/load-tool.js";
-import type { ToolDefinition } from "../tools/define-tool.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { dispatcherBackstopMs } from "./abort-timers.js";
 
 /**
@@ -64,10 +64,10 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     tool,
     startupArgs: options.startupArgs,
     concurrency: options.concurrency,
-    tools: options.toolProcesses,
+    toolProcesses: options.toolProcesses,
     abortGraceMs: options.abortGraceMs,
-    maxRequestsPerTool: options.maxRequestsPerToolProcess,
-    maxToolMemoryMb: options.maxToolProcessMemoryMb,
+    maxRequestsPerToolProcess: options.maxRequestsPerToolProcess,
+    maxToolProcessMemoryMb: options.maxToolProcessMemoryMb,
     logger,
   });
   let observer = options.observer;

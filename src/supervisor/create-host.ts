@@ -1,24 +1,12 @@
 import type { ToolHost } from "../core/job.js";
-import type { Logger } from "../core/logger.js";
-import type { ToolDefinition } from "../tools/define-tool.js";
 import { InlineHost } from "./inline-host.js";
+import type { ProcessHostOptions } from "./process-host.js";
 
 /** Where the tool runs: in child processes, or inside the bridge process. */
 export type HostKind = "process" | "inline";
 
-export interface HostOptions {
+export interface HostOptions extends ProcessHostOptions {
   kind: HostKind;
-  /** Importable URL of the tool module (process hosts load it in each child). */
-  toolModule: string;
-  tool: ToolDefinition<unknown>;
-  startupArgs: readonly string[];
-  /** Jobs the front door may run at once; sizes the pool. */
-  concurrency: number;
-  tools?: number | undefined;
-  abortGraceMs: number;
-  maxRequestsPerTool?: number | undefined;
-  maxToolMemoryMb?: number | undefined;
-  logger: Logger;
 }
 
 export async function createHost(options: HostOptions): Promise<ToolHost> {

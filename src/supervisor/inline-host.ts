@@ -1,7 +1,8 @@
 import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
-import type { ToolDefinition } from "../tools/define-tool.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { installOutputCapture } from "./output-capture.js";
-import { runToolJob } from "./tool-runner.js";
+import { runToolJob } from "./run-tool-job.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 /**
  * Runs the tool inside the bridge process: the lowest latency, but a crash or leak in the tool is
@@ -32,8 +33,7 @@ export class InlineHost implements ToolHost {
       state = await this.init();
     } catch (err) {
       this.state = undefined; // let the next request try again
-      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      return { exitCode: 1, output: `worker-bridge: tool ${this.tool.name} failed to initialise: ${detail}`, hostPid: process.pid };
+      return { exitCode: EXIT_CODES.failure, output: bridgeMessage(`tool ${this.tool.name} failed to initialise: ${errorText(err)}`), hostPid: process.pid };
     }
     if (this.running >= this.capacity) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;

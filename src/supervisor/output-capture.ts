@@ -3,25 +3,26 @@ import { AsyncLocalStorage } from "node:async_hooks";
 /** Collects what one job prints. */
 export class OutputSink {
   private readonly parts: string[] = [];
-  private bytes = 0;
+  /** UTF-16 code units kept so far (string length, not bytes). */
+  private chars = 0;
   private dropped = 0;
 
-  constructor(private readonly limitBytes = 64 * 1024 * 1024) {}
+  constructor(private readonly limitChars = 64 * 1024 * 1024) {}
 
   append(text: string): void {
-    if (this.bytes + text.length > this.limitBytes) {
+    if (this.chars + text.length > this.limitChars) {
       // A runaway printer must not take the worker down with it; keep the head and say so.
       this.dropped += text.length;
       return;
     }
     this.parts.push(text);
-    this.bytes += text.length;
+    this.chars += text.length;
   }
 
   text(): string {
     const joined = this.parts.join("");
     if (this.dropped === 0) return joined;
-    return `${joined}\n[worker-bridge: ${this.dropped} more characters of output dropped after ${this.limitBytes}]\n`;
+    return `${joined}\n[worker-bridge: ${this.dropped} more characters of output dropped after ${this.limitChars}]\n`;
   }
 }
 

@@ -3,10 +3,27 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HostResult, HostStats, PreparedJob, ToolHost } from "../core/job.js";
-import type { HostOptions } from "./create-host.js";
+import type { Logger } from "../core/logger.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { CrashLoopDetector } from "./crash-loop.js";
-import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./ipc-messages.js";
+import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./tool-process-ipc.js";
 import { describeExit, STARTUP_ALLOWANCE_MS, ToolProcess, type ToolProcessExit } from "./tool-process.js";
+
+/** What a host needs to know about the tool and its limits. */
+export interface ProcessHostOptions {
+  /** Importable URL of the tool module (process hosts load it in each child). */
+  toolModule: string;
+  tool: ToolDefinition<unknown>;
+  startupArgs: readonly string[];
+  /** Jobs the front door may run at once; sizes the pool. */
+  concurrency: number;
+  /** Most tool processes at once; default: enough for `concurrency`, at most the CPU count. */
+  toolProcesses?: number | undefined;
+  abortGraceMs: number;
+  maxRequestsPerToolProcess?: number | undefined;
+  maxToolProcessMemoryMb?: number | undefined;
+  logger: Logger;
+}
 
 /** Counters for the exit summary and tests. */
 export interface ProcessHostStats extends HostStats {
@@ -56,10 +73,10 @@ export class ProcessHost implements ToolHost {
     crashLoopRejections: 0,
   };
 
-  constructor(private readonly options: HostOptions) {
+  constructor(private readonly options: ProcessHostOptions) {
     this.perProcess = Math.max(1, Math.floor(options.tool.maxConcurrentJobs ?? 1));
     const wanted = Math.ceil(Math.max(1, options.concurrency) / this.perProcess);
-    this.maxProcesses = options.tools ?? Math.max(1, Math.min(wanted, availableParallelism()));
+    this.maxProcesses = options.toolProcesses ?? Math.max(1, Math.min(wanted, availableParallelism()));
     this.capacity = Math.min(Number.MAX_SAFE_INTEGER, this.maxProcesses * this.perProcess);
     this.entry = childEntry();
     // A debugger port cannot be shared: the bridge's --inspect must not leak into its children.
@@ -68,7 +85,7 @@ export class ProcessHost implements ToolHost {
     const config: ToolProcessConfig = {
       toolModule: options.toolModule,
       startupArgs: options.startupArgs,
-      reportRss: options.maxToolMemoryMb !== undefined,
+      reportRss: options.maxToolProcessMemoryMb !== undefined,
     };
     this.childEnv = { ...this.jobBaseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) };
     this.serialization = process.env.WORKER_BRIDGE_IPC_SERIALIZATION === "advanced" ? "advanced" : "json";
@@ -165,10 +182,10 @@ export class ProcessHost implements ToolHost {
   }
 
   private afterJob(p: ToolProcess): void {
-    const { maxRequestsPerTool, maxToolMemoryMb, logger } = this.options;
+    const { maxRequestsPerToolProcess, maxToolProcessMemoryMb, logger } = this.options;
     if (!p.draining) {
-      const overRequests = maxRequestsPerTool !== undefined && p.served >= maxRequestsPerTool;
-      const overMemory = maxToolMemoryMb !== undefined && p.lastRss > maxToolMemoryMb * 1024 * 1024;
+      const overRequests = maxRequestsPerToolProcess !== undefined && p.served >= maxRequestsPerToolProcess;
+      const overMemory = maxToolProcessMemoryMb !== undefined && p.lastRss > maxToolProcessMemoryMb * 1024 * 1024;
       if (overRequests || overMemory) {
         this.counts.recycles++;
         logger.info("recycling tool process", {

@@ -1,19 +1,19 @@
 // Entry point of a tool process (a child of the bridge started by ProcessHost). It loads the tool
 // once, runs the jobs the host sends, and never writes to fd 1 on purpose: the host reads it only
 // to name stray printers in its log.
-import { TOOL_PROCESS_CONFIG_ENV, type ToHostMessage, type ToolProcessConfig, type ToToolMessage, type WireJob } from "./ipc-messages.js";
+import { decodeJob, TOOL_PROCESS_CONFIG_ENV, type IpcJob, type ToHostMessage, type ToolProcessConfig, type ToToolMessage } from "./tool-process-ipc.js";
 import { installOutputCapture, writeStderr } from "./output-capture.js";
-import { runToolJob } from "./tool-runner.js";
-import type { PreparedJob } from "../core/job.js";
-import type { ToolDefinition, ToolInput } from "../tools/define-tool.js";
+import { runToolJob } from "./run-tool-job.js";
+import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { loadTool } from "../tools/load-tool.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 installOutputCapture();
 
 const send = process.send?.bind(process);
 if (!send) {
-  writeStderr("worker-bridge: tool-process-main must be started by the bridge (it needs an IPC channel)\n");
-  process.exit(2);
+  writeStderr(`${bridgeMessage("tool-process-main must be started by the bridge (it needs an IPC channel)")}\n`);
+  process.exit(EXIT_CODES.usage);
 }
 
 const configText = process.env[TOOL_PROCESS_CONFIG_ENV];
@@ -81,38 +81,20 @@ function start(): Promise<{ tool: ToolDefinition<unknown>; state: unknown }> {
   return ready;
 }
 
-function toPrepared(job: WireJob): PreparedJob {
-  let env: Record<string, string> = { ...startEnv };
-  if (job.envSet) Object.assign(env, job.envSet);
-  if (job.envUnset) for (const name of job.envUnset) delete env[name];
-  const inputs: ToolInput[] = job.inputs
-    ? job.inputs.map(([path, digest]) => ({ path, digest: Buffer.from(digest, "base64") }))
-    : [];
-  return {
-    id: job.id,
-    origin: job.origin,
-    args: job.args,
-    inputs,
-    cwd: job.cwd,
-    env,
-    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
-    verbosity: job.verbosity,
-  };
-}
 
-async function run(job: WireJob): Promise<void> {
+async function run(job: IpcJob): Promise<void> {
   const abort = new JobAbort();
   running.set(job.seq, abort);
   let loaded: { tool: ToolDefinition<unknown>; state: unknown };
   try {
     loaded = await start();
   } catch (err) {
-    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const message = errorText(err);
     // Exit only once the message is written; the host reports it to every waiting job.
     post({ t: "init-failed", message }, () => process.exit(1));
     return;
   }
-  const result = await runToolJob(loaded.tool, loaded.state, config.startupArgs, toPrepared(job), abort.signal);
+  const result = await runToolJob(loaded.tool, loaded.state, config.startupArgs, decodeJob(job, startEnv), abort.signal);
   running.delete(job.seq);
   post({ t: "done", seq: job.seq, exitCode: result.exitCode, output: result.output, rss: config.reportRss ? process.memoryUsage.rss() : -1 });
   if (retiring && running.size === 0) void retire();
@@ -130,7 +112,7 @@ async function retire(): Promise<void> {
     const loaded = ready ? await ready.catch(() => undefined) : undefined;
     if (loaded) await loaded.tool.dispose?.(loaded.state);
   } catch (err) {
-    writeStderr(`worker-bridge: tool dispose failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    writeStderr(`${bridgeMessage(`tool dispose failed: ${errorText(err)}`)}\n`);
   }
   // IPC is ordered: once this last message is written, every answer before it is too.
   if (process.connected) post({ t: "retired" }, () => process.exit(0));

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import type { HostResult, PreparedJob } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
-import type { ToHostMessage, ToToolMessage, WireJob } from "./ipc-messages.js";
+import { encodeJob, type ToHostMessage, type ToToolMessage } from "./tool-process-ipc.js";
 import { StderrTail } from "./stderr-tail.js";
 
 export interface ToolProcessOptions {
@@ -132,7 +132,7 @@ export class ToolProcess {
       };
       this.inFlight.set(seq, entry);
       signal.addEventListener("abort", entry.onAbort, { once: true });
-      this.send({ t: "run", ...toWire(seq, job, this.options.jobBaseEnv, this.baseEnvSize) });
+      this.send({ t: "run", ...encodeJob(seq, job, this.options.jobBaseEnv, this.baseEnvSize) });
       if (signal.aborted) this.abortJob(seq);
     });
   }
@@ -251,35 +251,6 @@ export class ToolProcess {
   }
 }
 
-function toWire(seq: number, job: PreparedJob, base: Readonly<Record<string, string>>, baseSize: number): WireJob {
-  let envSet: Record<string, string> | undefined;
-  let envUnset: string[] | undefined;
-  const env = job.env;
-  let count = 0;
-  for (const name in env) {
-    count++;
-    const value = env[name]!;
-    if (base[name] !== value) (envSet ??= {})[name] = value;
-  }
-  // Same size and nothing new means the same names: the usual case skips the second pass.
-  if (envSet !== undefined || count !== baseSize) {
-    for (const name in base) if (!Object.hasOwn(env, name)) (envUnset ??= []).push(name);
-  }
-  return {
-    seq,
-    id: job.id,
-    origin: job.origin,
-    args: job.args,
-    ...(job.inputs.length > 0
-      ? { inputs: job.inputs.map((i) => [i.path, Buffer.from(i.digest.buffer, i.digest.byteOffset, i.digest.byteLength).toString("base64")] as const) }
-      : {}),
-    cwd: job.cwd,
-    ...(envSet ? { envSet } : {}),
-    ...(envUnset ? { envUnset } : {}),
-    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
-    verbosity: job.verbosity,
-  };
-}
 
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `was killed by signal ${signal}`;

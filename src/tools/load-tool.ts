@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isToolDefinition, type ToolDefinition } from "./define-tool.js";
+import { isToolDefinition, type ToolDefinition } from "../tool-api/define-tool.js";
+import { BridgeError, errorText } from "../errors.js";
 
 /** Built-in tools, by the name `--tool NAME` accepts. Values are module URLs relative to this file. */
 const BUILTIN_TOOLS: Readonly<Record<string, string>> = {
@@ -9,7 +10,7 @@ const BUILTIN_TOOLS: Readonly<Record<string, string>> = {
   tsc: "./tsc/index.js",
 };
 
-export class ToolLoadError extends Error {
+export class ToolLoadError extends BridgeError {
   override readonly name = "ToolLoadError";
 }
 
@@ -40,7 +41,7 @@ export async function loadTool(moduleUrl: string): Promise<ToolDefinition<unknow
   try {
     mod = (await import(moduleUrl)) as Record<string, unknown>;
   } catch (err) {
-    throw new ToolLoadError(`cannot load tool module ${moduleUrl}: ${(err as Error).stack ?? String(err)}`);
+    throw new ToolLoadError(`cannot load tool module ${moduleUrl}: ${errorText(err)}`);
   }
   const candidate = mod.default ?? mod.tool;
   if (!isToolDefinition(candidate)) {

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { defineTool } from "./define-tool.js";
+import { defineTool } from "../tool-api/define-tool.js";
 
 /**
  * The diagnostic tool used by every conformance test and demo. Arguments run in order and
@@ -12,7 +12,7 @@ const USAGE = `usage: probe [--echo=TEXT] [--pid] [--cwd] [--env=NAME] [--write=
 /** Memory held on purpose by --alloc, per tool process, so recycling can be tested. */
 const retained: Buffer[] = [];
 
-class UsageError extends Error {}
+class ProbeArgumentError extends Error {}
 
 function waitOrAbort(ms: number | undefined, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
@@ -33,7 +33,7 @@ function waitOrAbort(ms: number | undefined, signal: AbortSignal): Promise<boole
 }
 
 function intValue(arg: string, value: string): number {
-  if (!/^-?\d+$/.test(value)) throw new UsageError(`${arg}: expected an integer`);
+  if (!/^-?\d+$/.test(value)) throw new ProbeArgumentError(`${arg}: expected an integer`);
   return Number(value);
 }
 
@@ -63,7 +63,7 @@ export default defineTool({
             break;
           case "--write": {
             const sep = value.indexOf("=");
-            if (sep <= 0) throw new UsageError("--write: expected --write=PATH=TEXT");
+            if (sep <= 0) throw new ProbeArgumentError("--write: expected --write=PATH=TEXT");
             const path = resolve(job.cwd, value.slice(0, sep));
             await mkdir(dirname(path), { recursive: true });
             await writeFile(path, value.slice(sep + 1));
@@ -99,11 +99,11 @@ export default defineTool({
             break;
           }
           default:
-            throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+            throw new ProbeArgumentError(`unknown argument ${JSON.stringify(arg)}`);
         }
       }
     } catch (err) {
-      if (err instanceof UsageError) return { exitCode: 2, output: [...lines, `probe: ${err.message}`, USAGE].join("\n") };
+      if (err instanceof ProbeArgumentError) return { exitCode: 2, output: [...lines, `probe: ${err.message}`, USAGE].join("\n") };
       throw err;
     }
     return { exitCode, output: lines.join("\n") };

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PROFILES, killAllWorkers, type Request } from "./harness/fake-bazel.js";
 import { sleep, startProbeWorker, stopCleanly } from "./harness/probe-worker.js";
 
-// Conformance of the Bazel front door against a faithful fake Bazel (bazel-worker-protocol §12),
+// Conformance of the Bazel front door against a faithful fake Bazel (docs/protocol/bazel-worker.md §12),
 // every scenario that applies to all request encodings, once per profile. Scenario numbers refer
 // to §12.5.
 

@@ -7,7 +7,7 @@ import { bazelDigest, bazelExpandFlagfiles, splitActionArgv } from "./harness/ba
 import { FakeBazel, isJson, killAllWorkers, type Profile } from "./harness/fake-bazel.js";
 import { sleep, startProbeWorker, stopCleanly } from "./harness/probe-worker.js";
 
-// Conformance of the Bazel front door against a faithful fake Bazel (bazel-worker-protocol §12).
+// Conformance of the Bazel front door against a faithful fake Bazel (docs/protocol/bazel-worker.md §12).
 // Scenario numbers refer to §12.5.
 
 afterEach(() => killAllWorkers());
@@ -101,7 +101,7 @@ describe("singleplex details", () => {
     await finish(w);
   });
 
-  it("spec README trap: the first JSON response is never shorter than 5 bytes and uses camelCase keys", async () => {
+  it("docs/protocol/bazel-worker.md §14 trap: the first JSON response is never shorter than 5 bytes and uses camelCase keys", async () => {
     const w = start("bazel-4.2.3-json");
     const chunks: Buffer[] = [];
     w.child.stdout!.on("data", (c: Buffer) => chunks.push(c));
@@ -161,7 +161,7 @@ describe("Bazel 6+ fields", () => {
     const quiet = await w.request({ arguments: ["--echo=q"] });
     expect(quiet.output).toBe("q");
     const loud = await w.request({ arguments: ["--echo=v"], verbosity: 10 });
-    expect(loud.output).toMatch(/^v\n\[worker-bridge\] request 0: exit 0 \(completed\) in [\d.]+ ms on pid \d+$/);
+    expect(loud.output).toMatch(/^v\nworker-bridge: request 0: exit 0 \(completed\) in [\d.]+ ms on pid \d+$/);
     await finish(w);
     expect(w.log()).toMatch(/request received .*verbosity=10/);
   });

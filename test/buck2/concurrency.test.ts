@@ -1,4 +1,4 @@
-// Concurrency between Buck2 and one worker (spec buck2-worker-protocol.md §8, issue rule 4).
+// Concurrency between Buck2 and one worker (docs/protocol/buck2-worker.md §8, issue rule 4).
 import { mkdtempSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";

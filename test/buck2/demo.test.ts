@@ -1,6 +1,6 @@
 // buck2-demo/ without a buck2 binary: reads the demo's targets and drives the two local modes
-// through the fake-Buck2 harness exactly as Buck2 would run them (spec buck2-worker-protocol.md
-// §2, §6.2, §12, §13; remote-persistent-workers.md §2.2 for the argfile rule).
+// through the fake-Buck2 harness exactly as Buck2 would run them (docs/protocol/buck2-worker.md
+// §2, §6.2, §12, §13; docs/protocol/remote-executors.md §2.2 for the argfile rule).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 // Calls Buck2 itself never makes but the bridge must still handle well: Worker/Exec, client
-// cancellation (RST_STREAM) and undecodable requests (spec buck2-worker-protocol.md §1.2, §9, §14;
+// cancellation (RST_STREAM) and undecodable requests (docs/protocol/buck2-worker.md §1.2, §9, §14;
 // issue rules 2 and 5). The worker is started by the harness; these calls are made by hand.
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";

@@ -1,5 +1,5 @@
 // Per-request rules of the Buck2 front door, driven through the fake-Buck2 harness exactly as
-// Buck2 sends them (spec buck2-worker-protocol.md §4–§7, §14, §15). One worker serves the whole
+// Buck2 sends them (docs/protocol/buck2-worker.md §4–§7, §14, §15). One worker serves the whole
 // file: Buck2 keeps one process per WorkerId for the whole command.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 // The fake-Buck2 harness must be able to fail: each test feeds it a worker that breaks one rule
-// real Buck2 depends on (spec buck2-worker-protocol.md §15), and checks the harness notices.
+// real Buck2 depends on (docs/protocol/buck2-worker.md §15), and checks the harness notices.
 import { fileURLToPath } from "node:url";
 import { mkdtempSync, rmSync } from "node:fs";
 import { status } from "@grpc/grpc-js";
@@ -21,7 +21,7 @@ const bad = (mode: string): string[] => [process.execPath, BAD_WORKER, mode];
 const pool = new HarnessPool();
 afterEach(() => pool.cleanup());
 
-describe("fake-Buck2 harness: building blocks follow spec §15", () => {
+describe("fake-Buck2 harness: building blocks follow docs/protocol/buck2-worker.md §15", () => {
   test("connect retry schedule: 50, 100, 200, 400, then 500 ms; 60 s deadline; Rust-formatted seconds (§5.2, §5.3)", () => {
     const delays = connectDelays();
     expect(Array.from({ length: 7 }, () => delays.next().value)).toEqual([50, 100, 200, 400, 500, 500, 500]);

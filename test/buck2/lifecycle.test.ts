@@ -1,5 +1,5 @@
 // Worker lifetime: the end-of-command SIGTERM, worker death mid-request, and parent death
-// (spec buck2-worker-protocol.md §3, §7.2, §10; issue rule 6; §15 scenarios 9 and 10).
+// (docs/protocol/buck2-worker.md §3, §7.2, §10; issue rule 6; §15 scenarios 9 and 10).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

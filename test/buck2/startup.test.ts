@@ -1,4 +1,4 @@
-// Starting and connecting to a worker (spec buck2-worker-protocol.md §4, §5; issue rules 1 and 6;
+// Starting and connecting to a worker (docs/protocol/buck2-worker.md §4, §5; issue rules 1 and 6;
 // §15 scenario 1).
 import { spawn } from "node:child_process";
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

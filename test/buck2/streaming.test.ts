@@ -1,4 +1,4 @@
-// WorkerInfo(streaming = True): one ExecuteStream per worker (spec buck2-worker-protocol.md §5.4,
+// WorkerInfo(streaming = True): one ExecuteStream per worker (docs/protocol/buck2-worker.md §5.4,
 // §6.4, issue rule 2).
 import { create } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, test } from "vitest";

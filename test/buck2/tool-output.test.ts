@@ -1,5 +1,5 @@
 // Non-UTF-8 tool output must still reach Buck2 as a valid proto string (spec
-// buck2-worker-protocol.md §1.3; §15 scenario 11). The harness decodes `stderr` strictly, like prost.
+// docs/protocol/buck2-worker.md §1.3; §15 scenario 11). The harness decodes `stderr` strictly, like prost.
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";
 import { bridgeExe } from "./harness/index.js";

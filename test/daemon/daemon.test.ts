@@ -4,7 +4,7 @@ import { chownSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectDaemon, exchange } from "../../src/daemon/connect.js";
-import type { DaemonMessage, StatusReply } from "../../src/protocol/daemon-messages.js";
+import type { DaemonMessage, StatusReply } from "../../src/protocol/daemon/messages.js";
 import {
   daemonInfos,
   daemonPidsFor,

@@ -23,7 +23,7 @@ export const DEMO_MODES = {
 export type DemoMnemonic = keyof typeof DEMO_MODES;
 export const DEMO_MNEMONICS = Object.keys(DEMO_MODES) as DemoMnemonic[];
 
-/** `--strategy=<Mnemonic>=local` for every demo mnemonic: the one-shot path (spec §3.1). */
+/** `--strategy=<Mnemonic>=local` for every demo mnemonic: the one-shot path (docs/protocol/bazel-worker.md §3.1). */
 export const LOCAL_STRATEGY_FLAGS = DEMO_MNEMONICS.map((m) => `--strategy=${m}=local`);
 
 export interface ModeReport {

@@ -9,7 +9,7 @@ import { snapshotBridge } from "./support/bridge-snapshot.js";
 import { isProcessAlive, parentPid, processArgv } from "./support/process-tree.js";
 
 /**
- * Real Bazel end to end (spec bazel-worker-protocol.md §12.6): builds bazel-demo/ with the bazel
+ * Real Bazel end to end (docs/protocol/bazel-worker.md §12.6): builds bazel-demo/ with the bazel
  * on PATH through worker-bridge --tool probe in every worker mode, then checks what Bazel and the
  * workers did. Without bazel these tests skip with a printed reason; REQUIRE_BAZEL=1 turns that
  * into a failure (CI installs Debian's bazel-bootstrap).
@@ -94,7 +94,7 @@ function bridgeArgv(probePid: number): string[] | undefined {
   return undefined;
 }
 
-describe("real Bazel end to end (bazel-worker-protocol.md §12.6)", () => {
+describe("real Bazel end to end (docs/protocol/bazel-worker.md §12.6)", () => {
   it.runIf(bazel === undefined && requireBazel)("REQUIRE_BAZEL=1 but bazel is not installed", () => {
     throw new Error(`REQUIRE_BAZEL=1: ${SKIP_REASON}`);
   });
@@ -290,7 +290,7 @@ describe("real Bazel end to end (bazel-worker-protocol.md §12.6)", () => {
       expect(all.stderr).toMatch(/INFO: Analyzed \d+ targets/);
     });
 
-    it("watchdog: a worker that never answers is killed by PID, so the build fails instead of hanging (spec README traps, §7.1)", async () => {
+    it("watchdog: a worker that never answers is killed by PID, so the build fails instead of hanging (docs/protocol/bazel-worker.md §14, §7.1)", async () => {
       // //hang:forever runs probe --hang on a non-sandboxed worker: Bazel would wait forever.
       const run = await session.build(["//hang:forever"], [], 6_000);
       expect(run.timedOut).toBe(true);

@@ -9,7 +9,7 @@ afterEach(() => killAllWorkers());
 
 describe("full load: Bazel multiplex", () => {
   it.each(["proto", "json"] as const)(
-    "%s: 10,000 requests, 8–64 in flight, 20%% random cancels — exactly one response per id, was_cancelled only answering cancels, zero non-protocol bytes, live heap after GC back within 4 MiB of baseline (Bazel spec §5.2, §6, §7.1)",
+    "%s: 10,000 requests, 8–64 in flight, 20%% random cancels — exactly one response per id, was_cancelled only answering cancels, zero non-protocol bytes, live heap after GC back within 4 MiB of baseline (docs/protocol/bazel-worker.md §5.2, §6, §7.1)",
     async (protocol) => {
       const report = await runBazelMultiplexLoad({
         protocol,

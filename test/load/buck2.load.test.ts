@@ -9,7 +9,7 @@ afterEach(async () => {
 });
 
 describe("full load: Buck2", () => {
-  it("1,000 concurrent Execute calls plus an ExecuteStream carrying 1,000 more at the same time: every call answered with its own output, live heap after GC back within 4 MiB of baseline, clean shutdown (Buck2 spec §6.3, §6.4, §8, §10)", async () => {
+  it("1,000 concurrent Execute calls plus an ExecuteStream carrying 1,000 more at the same time: every call answered with its own output, live heap after GC back within 4 MiB of baseline, clean shutdown (docs/protocol/buck2-worker.md §6.3, §6.4, §8, §10)", async () => {
     const report = await runBuck2Load({ unary: 1000, streamed: 1000, timeoutMs: 300_000 });
     recordFigures("buck2-1000-unary-1000-stream", { ...report });
     expectBuck2LoadHeld(report, { maxRssGrowthMiB: 96, maxHeapGrowthMiB: 4 });

@@ -1,6 +1,6 @@
 // Fault injection across the Bazel front door, in all four shapes Bazel uses it: proto and JSON
-// (Bazel spec §2), singleplex and multiplex (spec §5). Each fault must end in a clear answer or a
-// clear exit — never garbage on stdout (spec §7.1), never a hang, never a lost or doubled answer.
+// (docs/protocol/bazel-worker.md §2), singleplex and multiplex (docs/protocol/bazel-worker.md §5). Each fault must end in a clear answer or a
+// clear exit — never garbage on stdout (docs/protocol/bazel-worker.md §7.1), never a hang, never a lost or doubled answer.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,13 +25,13 @@ afterAll(async () => {
 });
 afterEach(() => killAllWorkers());
 
-/** The stream stayed a stream of whole, well-formed WorkResponses (spec §7.1). */
+/** The stream stayed a stream of whole, well-formed WorkResponses (docs/protocol/bazel-worker.md §7.1). */
 function expectCleanStdout(w: BazelWorkerProcess): void {
   expect(w.garbage).toBeUndefined();
   if (w.exit !== undefined) expect(w.unfinishedResponse()).toBeUndefined();
 }
 
-/** Exactly one response per id, and no response for an id never sent (spec §5.2). */
+/** Exactly one response per id, and no response for an id never sent (docs/protocol/bazel-worker.md §5.2). */
 function expectOneEach(w: BazelWorkerProcess, ids: readonly number[]): void {
   const got = w.responses.map((r) => r.requestId).sort((a, b) => a - b);
   expect(got).toEqual([...ids].sort((a, b) => a - b));
@@ -77,7 +77,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
   const processHosted = (): BazelWorkerProcess =>
     (processWorker ??= startWorker({ protocol, tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], cwd: dir, shared: true }));
 
-  it("SIGKILL of the tool process mid-request: a clear failure answer, and the worker keeps serving (spec §5, §7.1)", async (ctx) => {
+  it("SIGKILL of the tool process mid-request: a clear failure answer, and the worker keeps serving (docs/protocol/bazel-worker.md §5, §7.1)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -99,7 +99,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("SIGKILL of the whole worker mid-request (inline host): only whole responses on stdout, the earlier one intact (spec §7.1)", async () => {
+  it("SIGKILL of the whole worker mid-request (inline host): only whole responses on stdout, the earlier one intact (docs/protocol/bazel-worker.md §7.1)", async () => {
     // With the inline host the tool *is* the worker: killing it must not leave half a response.
     const w = startWorker({ protocol });
     w.send({ requestId: id(1), arguments: ["--echo=before"] });
@@ -113,7 +113,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("an endless tool that ignores cancellation (Bazel has no per-request timeout): answered with was_cancelled by the dispatcher backstop, and the worker keeps serving (spec §6)", async () => {
+  it("an endless tool that ignores cancellation (Bazel has no per-request timeout): answered with was_cancelled by the dispatcher backstop, and the worker keeps serving (docs/protocol/bazel-worker.md §6)", async () => {
     const w = inline();
     const base = w.responses.length;
     // Warm up first: a cancel that lands before the request starts is answered without running it.
@@ -131,7 +131,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("an endless CPU loop, then a cancel (process host): the tool process is killed after the abort grace, the cancel answered, the worker keeps serving (spec §6)", async (ctx) => {
+  it("an endless CPU loop, then a cancel (process host): the tool process is killed after the abort grace, the cancel answered, the worker keeps serving (docs/protocol/bazel-worker.md §6)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -152,7 +152,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("a tool printing 2 MiB to stdout and 2 MiB to stderr: stdout stays a clean response stream, the output is captured (spec §3.4, §7.1)", async () => {
+  it("a tool printing 2 MiB to stdout and 2 MiB to stderr: stdout stays a clean response stream, the output is captured (docs/protocol/bazel-worker.md §3.4, §7.1)", async () => {
     const w = inline();
     const base = w.responses.length;
     const bytesBefore = w.stdoutBytes;
@@ -172,7 +172,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expect(w.stdoutBytes - bytesBefore).toBeGreaterThanOrEqual(4 * 1024 * 1024);
   });
 
-  it("a tool writing straight to fd 1 (process host): not one byte reaches the protocol stream (spec §7.1)", async (ctx) => {
+  it("a tool writing straight to fd 1 (process host): not one byte reaches the protocol stream (docs/protocol/bazel-worker.md §7.1)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -185,7 +185,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("stdin closed in the middle of a frame: clear error on stderr, exit 1, no hang, the request before it answered once (spec §2)", async () => {
+  it("stdin closed in the middle of a frame: clear error on stderr, exit 1, no hang, the request before it answered once (docs/protocol/bazel-worker.md §2)", async () => {
     const w = startWorker({ protocol });
     w.send({ requestId: id(1), arguments: ["--sleep=300", "--echo=first"] });
     const next = encodeRequest(protocol, { requestId: id(2), arguments: ["--echo=never"] });
@@ -200,7 +200,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("SIGTERM during load: prompt exit 0, every accepted request answered once, no garbage (spec §4.4, §5)", async () => {
+  it("SIGTERM during load: prompt exit 0, every accepted request answered once, no garbage (docs/protocol/bazel-worker.md §4.4, §5)", async () => {
     const w = startWorker({ protocol });
     const ids: number[] = [];
     if (multiplex) {
@@ -228,7 +228,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("a request larger than --max-message-mb: a clear error naming the limit, exit 1 (a length-prefixed stream cannot resync) (spec §2)", async () => {
+  it("a request larger than --max-message-mb: a clear error naming the limit, exit 1 (a length-prefixed stream cannot resync) (docs/protocol/bazel-worker.md §2)", async () => {
     const w = startWorker({ protocol, args: ["--max-message-mb=1"] });
     w.send({ requestId: id(1), arguments: ["--echo=small"] });
     await w.waitForResponses(1);
@@ -241,7 +241,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expectCleanStdout(w);
   });
 
-  it("argfiles missing, empty, binary, self-referencing, nested 100 deep: a clear error naming the path (empty = zero arguments), and the worker keeps serving (spec §3.3)", async () => {
+  it("argfiles missing, empty, binary, self-referencing, nested 100 deep: a clear error naming the path (empty = zero arguments), and the worker keeps serving (docs/protocol/bazel-worker.md §3.3)", async () => {
     const cwd = argfileDir;
     const w = inline();
     const base = w.responses.length;

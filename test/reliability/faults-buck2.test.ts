@@ -1,4 +1,4 @@
-// Fault injection across the Buck2 front door ($WORKER_SOCKET gRPC, Buck2 spec §4.4–§10), driven
+// Fault injection across the Buck2 front door ($WORKER_SOCKET gRPC, docs/protocol/buck2-worker.md §4.4–§10), driven
 // by the fake-Buck2 harness. Each fault must end in a clear response (or a clear exit), never a
 // hang, and must leave the worker serving the next action.
 import { spawn } from "node:child_process";
@@ -103,7 +103,7 @@ describe.each([
   const processHosted = (): Promise<Buck2Worker> =>
     (processWorker ??= startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], streaming, shared: true }));
 
-  it("SIGKILL of the tool process mid-request: a clear failure response, and the worker keeps serving (spec §7.2, §15 scenario 9)", async (ctx) => {
+  it("SIGKILL of the tool process mid-request: a clear failure response, and the worker keeps serving (docs/protocol/buck2-worker.md §7.2, §15 scenario 9)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -124,7 +124,7 @@ describe.each([
     expect(w.violations).toEqual([]);
   });
 
-  it("a tool that never returns and ignores abort, timeout_s=1: timed_out_after_s is set, the worker keeps serving (spec §6.2, §7.1, §15 scenario 5)", async () => {
+  it("a tool that never returns and ignores abort, timeout_s=1: timed_out_after_s is set, the worker keeps serving (docs/protocol/buck2-worker.md §6.2, §7.1, §15 scenario 5)", async () => {
     const w = shared;
     const r = await respond(w, ["--ignore-abort"], { timeoutS: 1 });
     expect(r.timedOutAfterS).toBe(1n);
@@ -135,7 +135,7 @@ describe.each([
     expect(ok.timedOutAfterS).toBeUndefined();
   });
 
-  it("an endless CPU loop with timeout_s=1 (process host): timed_out_after_s set, the tool process killed, the worker keeps serving (spec §6.2)", async (ctx) => {
+  it("an endless CPU loop with timeout_s=1 (process host): timed_out_after_s set, the tool process killed, the worker keeps serving (docs/protocol/buck2-worker.md §6.2)", async (ctx) => {
     if (noProcessHost) {
       console.warn(`[skip] ${ctx.task.name}: ${noProcessHost}`);
       ctx.skip();
@@ -148,18 +148,18 @@ describe.each([
     expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
   });
 
-  it("a tool printing 4 MiB to stdout and 4 MiB to stderr: all captured in the response's stderr (spec §7.1)", async () => {
+  it("a tool printing 4 MiB to stdout and 4 MiB to stderr: all captured in the response's stderr (docs/protocol/buck2-worker.md §7.1)", async () => {
     const w = shared;
     const r = await respond(w, ["--flood=4"]);
     expect(r.exitCode).toBe(0);
     expect(r.stderr.length).toBeGreaterThanOrEqual(8 * 1024 * 1024);
     expect(r.stderr).toContain("flooded 4 MiB");
-    // The worker's own stdout log (Buck2 spec §4.2) got none of the tool's output.
+    // The worker's own stdout log (docs/protocol/buck2-worker.md §4.2) got none of the tool's output.
     expect((await readFile(w.worker.dir.stdoutPath, "utf8")).includes("xxxxxxxx")).toBe(false);
     expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
   });
 
-  it("SIGTERM during load: every accepted call answered, prompt exit without SIGKILL, no survivors (spec §10, §15 scenario 10)", async () => {
+  it("SIGTERM during load: every accepted call answered, prompt exit without SIGKILL, no survivors (docs/protocol/buck2-worker.md §10, §15 scenario 10)", async () => {
     const w = await startBuck2Worker({ streaming });
     const calls = Array.from({ length: 40 }, (_, i) => run(w, [`--sleep=${100 + ((i * 53) % 600)}`, `--echo=c${i}`]));
     await delay(300);
@@ -186,7 +186,7 @@ describe.each([
     expect(completed).toBeGreaterThan(0);
   });
 
-  it("argfiles missing, empty, binary, self-referencing, nested 100 deep: a clear error naming the path (empty = zero arguments), and the worker keeps serving (spec §6.2, §15 scenario 7)", async () => {
+  it("argfiles missing, empty, binary, self-referencing, nested 100 deep: a clear error naming the path (empty = zero arguments), and the worker keeps serving (docs/protocol/buck2-worker.md §6.2, §15 scenario 7)", async () => {
     const w = shared;
     const [missing, empty, binary, self, deep] = await Promise.all(
       ["@missing.args", "@empty.args", "@binary.args", "@self.args", "@d0.args"].map((a) => respond(w, [a])),
@@ -208,7 +208,7 @@ function readFileSyncSafe(path: string): string {
 }
 
 describe("Buck2 front door: transport faults", () => {
-  it("a 2 MiB request with --max-message-mb=1: RESOURCE_EXHAUSTED naming the limit, and the worker keeps serving (gRPC frames messages, so nothing is lost) (spec §5.4)", async () => {
+  it("a 2 MiB request with --max-message-mb=1: RESOURCE_EXHAUSTED naming the limit, and the worker keeps serving (gRPC frames messages, so nothing is lost) (docs/protocol/buck2-worker.md §5.4)", async () => {
     const w = await startBuck2Worker({ args: ["--max-message-mb=1"] });
     const o = await run(w, [`--echo=${"y".repeat(2 * 1024 * 1024)}`]);
     expect(o.kind).toBe("worker-failure");
@@ -217,7 +217,7 @@ describe("Buck2 front door: transport faults", () => {
     expect(await respond(w, ["--echo=small"])).toMatchObject({ exitCode: 0, stderr: "small" });
   });
 
-  it("a client dying in the middle of an HTTP/2 frame (Buck2's stdin is /dev/null; this is its mid-frame EOF): the worker keeps serving (spec §5.1)", async () => {
+  it("a client dying in the middle of an HTTP/2 frame (Buck2's stdin is /dev/null; this is its mid-frame EOF): the worker keeps serving (docs/protocol/buck2-worker.md §5.1)", async () => {
     const w = await startBuck2Worker({});
     await new Promise<void>((resolve, reject) => {
       const s = connect(w.worker.dir.socketPath);
@@ -235,7 +235,7 @@ describe("Buck2 front door: transport faults", () => {
   });
 });
 
-describe("Buck2 front door: WORKER_SOCKET faults (spec §4.4)", () => {
+describe("Buck2 front door: WORKER_SOCKET faults (docs/protocol/buck2-worker.md §4.4)", () => {
   it("a socket path over the 108-byte sun_path limit: exit 2 with a message naming the limit and the path", async () => {
     const long = join(scratch, "d".repeat(120), "socket");
     const { code, stderr } = await runCliOnSocket(long);

@@ -13,7 +13,7 @@ afterEach(async () => {
 
 describe("reduced load (full size: npm run test:load)", () => {
   it.each(["proto", "json"] as const)(
-    "Bazel %s multiplex: 1,000 requests, 8–64 in flight, 20%% cancelled — one response per id, was_cancelled only for cancels, clean stdout, live heap after GC back within 4 MiB of baseline (spec §5.2, §6)",
+    "Bazel %s multiplex: 1,000 requests, 8–64 in flight, 20%% cancelled — one response per id, was_cancelled only for cancels, clean stdout, live heap after GC back within 4 MiB of baseline (docs/protocol/bazel-worker.md §5.2, §6)",
     async (protocol) => {
       const report = await runBazelMultiplexLoad({
         protocol,
@@ -29,7 +29,7 @@ describe("reduced load (full size: npm run test:load)", () => {
     },
   );
 
-  it("Buck2: 100 concurrent Execute calls plus an ExecuteStream carrying 100 more at the same time (spec §6.3, §6.4, §8)", async () => {
+  it("Buck2: 100 concurrent Execute calls plus an ExecuteStream carrying 100 more at the same time (docs/protocol/buck2-worker.md §6.3, §6.4, §8)", async () => {
     const report = await runBuck2Load({ unary: 100, streamed: 100, timeoutMs: 60_000 });
     recordFigures("buck2-100-unary-100-stream", { ...report });
     expectBuck2LoadHeld(report, { maxRssGrowthMiB: 64, maxHeapGrowthMiB: 4 });

@@ -1,17 +1,16 @@
 // Property-based tests for the three parsers that see untrusted bytes: the varint frame decoder,
-// the JSON value splitter (Bazel spec §2.1, §2.2) and argfile expansion (Bazel spec §3.3).
+// the JSON value splitter (docs/protocol/bazel-worker.md §2.1, §2.2) and argfile expansion (docs/protocol/bazel-worker.md §3.3).
 // Each property runs a bounded number of cases (~1–2 s) so the suite stays lean on a 2-core box.
 import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createCodec } from "../../src/frontends/bazel/message-codec.js";
+import { createCodec } from "../../src/protocol/bazel/codec.js";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { ArgfileError, expandArgfiles } from "../../src/protocol/argfile.js";
-import type { WorkRequestData } from "../../src/protocol/bazel-messages.js";
-import { ProtocolError } from "../../src/protocol/errors.js";
-import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
-import { JsonValueSplitter } from "../../src/protocol/json-splitter.js";
-import { frameMessage } from "../../src/protocol/varint.js";
+import { ArgfileError, expandArgfiles } from "../../src/core/argfile.js";
+import type { WorkRequestData } from "../../src/protocol/bazel/messages.js";
+import { ProtocolError } from "../../src/protocol/bazel/protocol-error.js";
+import { FrameDecoder, frameMessage } from "../../src/protocol/bazel/framing.js";
+import { JsonValueSplitter } from "../../src/protocol/bazel/json-splitter.js";
 
 const RUNS = 300;
 
@@ -71,7 +70,7 @@ function drive<T>(decoder: { push(c: Uint8Array): T[]; end(): void }, chunks: re
 
 const chunkCuts = fc.array(fc.nat({ max: 100_000 }), { maxLength: 40 });
 
-describe("FrameDecoder properties (Bazel spec §2.1: a message or its varint can be split anywhere)", () => {
+describe("FrameDecoder properties (docs/protocol/bazel-worker.md §2.1: a message or its varint can be split anywhere)", () => {
   const bodies = fc.array(
     fc.oneof(
       { weight: 5, arbitrary: fc.uint8Array({ maxLength: 200 }) },
@@ -156,12 +155,12 @@ const jsonRequest = fc.record(
 /** Separators Bazel and remote executors actually use: none (4.2.3), \n (5.0+), arbitrary whitespace. */
 const separator = fc.constantFrom("", "\n", "\r\n", " ", "\t \n ");
 
-/** Gson's HTML-safe escaping (Bazel spec §2.2), applied to a compact JSON text. */
+/** Gson's HTML-safe escaping (docs/protocol/bazel-worker.md §2.2), applied to a compact JSON text. */
 function gsonEscape(text: string): string {
   return text.replace(/[=<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-describe("JsonValueSplitter properties (Bazel spec §2.2: values back to back, any whitespace, any chunking)", () => {
+describe("JsonValueSplitter properties (docs/protocol/bazel-worker.md §2.2: values back to back, any whitespace, any chunking)", () => {
   it("300 random WorkRequest JSON streams (Gson escapes, braces/quotes/backslashes in strings, every separator) × random chunkings: identical values", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(jsonRequest, separator), { maxLength: 8 }), fc.boolean(), chunkCuts, (values, escape, cuts) => {
@@ -268,7 +267,7 @@ describe("WorkRequest codecs on mutated streams: valid requests, then at most on
   });
 });
 
-describe("expandArgfiles properties (Bazel spec §3.3: one line is one argument, recursively)", () => {
+describe("expandArgfiles properties (docs/protocol/bazel-worker.md §3.3: one line is one argument, recursively)", () => {
   /** Lines that are plain arguments: no line breaks, and not starting with '@' or a flagfile flag. */
   const plainLine = fc
     .string({ unit: "grapheme", maxLength: 16 })

@@ -49,7 +49,7 @@ function serveOn(socketPath: string, argv: string[] = [process.execPath, CLI, "-
   });
 }
 
-describe("Buck2 socket access (Buck2 spec §4.4)", () => {
+describe("Buck2 socket access (docs/protocol/buck2-worker.md §4.4)", () => {
   it("launcher umask 000: the socket is still owner-only (0600)", async () => {
     const dir = join(scratch, "umask");
     await mkdir(dir);
@@ -138,7 +138,7 @@ describe("nothing is ever run through a shell", () => {
   });
 });
 
-describe("sandbox_dir cannot escape the worker directory (Bazel spec §1.2 sandbox_dir)", () => {
+describe("sandbox_dir cannot escape the worker directory (docs/protocol/bazel-worker.md §1.2 sandbox_dir)", () => {
   it("sandbox_dir .., ../escape, __sandbox/../../escape, a/b/../../../etc, NUL: refused with a clear error; inside and absolute ones are used", async () => {
     const cwd = await mkdtemp(join(scratch, "execroot-"));
     await mkdir(join(cwd, "__sandbox", "1", "ws"), { recursive: true });
@@ -168,7 +168,7 @@ describe("sandbox_dir cannot escape the worker directory (Bazel spec §1.2 sandb
   });
 });
 
-describe("argfile path policy (Bazel spec §3.3, Buck2 spec §6.2)", () => {
+describe("argfile path policy (docs/protocol/bazel-worker.md §3.3, docs/protocol/buck2-worker.md §6.2)", () => {
   // Policy: an argfile path resolves against the job's cwd (sandbox_dir applied); absolute paths
   // and '..' are allowed, because build systems pass them (Buck2 project-relative, remote
   // executors absolute) and the request's arguments already name any file the tool will read —

@@ -1,4 +1,4 @@
-// Buck2's remote encoding (remote-persistent-workers.md §2.2, §10.1 `buck2` shape) applied to
+// Buck2's remote encoding (docs/protocol/remote-executors.md §2.2, §10.1 `buck2` shape) applied to
 // buck2-demo's remote platforms, run through the BuildBuddy and no-support profiles (issue 6
 // item 3), plus the input-root caveat (scenario §10.3 8).
 import { createHash } from "node:crypto";

@@ -1,4 +1,4 @@
-// BuildBuddy profiles (remote-persistent-workers.md §4, §10.2, scenarios §10.3 1–4, 9, 10).
+// BuildBuddy profiles (docs/protocol/remote-executors.md §4, §10.2, scenarios §10.3 1–4, 9, 10).
 import { describe, expect, it } from "vitest";
 import {
   bridgeWorker,
@@ -13,7 +13,7 @@ import { diagnostics, pidOf, useExecutor } from "./support.js";
 import { resolve } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
+import { FrameDecoder } from "../../src/protocol/bazel/framing.js";
 
 const OUTS = ["out/a.txt", "out/b.txt"];
 

@@ -1,5 +1,5 @@
 // Scenario §10.3 11: the same action through every profile gives identical outputs — the
-// determinism check EngFlow's hermeticity warning calls for (remote-persistent-workers.md §1).
+// determinism check EngFlow's hermeticity warning calls for (docs/protocol/remote-executors.md §1).
 import { describe, expect, it } from "vitest";
 import { PROFILES, workerAction, type ActionResult, type ProfileName, type RemoteAction } from "./emulator/index.js";
 import { diagnostics, useExecutor } from "./support.js";

@@ -1,4 +1,4 @@
-// Byte-level checks of the emulator's own codecs (remote-persistent-workers.md §4.3, §4.4), so a
+// Byte-level checks of the emulator's own codecs (docs/protocol/remote-executors.md §4.3, §4.4), so a
 // wrong emulator cannot make the bridge look right.
 import { describe, expect, it } from "vitest";
 import {

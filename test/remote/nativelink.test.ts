@@ -1,8 +1,8 @@
-// NativeLink profile (remote-persistent-workers.md §6, §10.2, scenario §10.3 6).
+// NativeLink profile (docs/protocol/remote-executors.md §6, §10.2, scenario §10.3 6).
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../src/protocol/frame-decoder.js";
+import { FrameDecoder } from "../../src/protocol/bazel/framing.js";
 import { createExecutor as useExecutorNow, workerAction, type RemoteAction, type SentRequest } from "./emulator/index.js";
 import { diagnostics, useExecutor } from "./support.js";
 

@@ -1,4 +1,4 @@
-// Executors without worker support (remote-persistent-workers.md §1, §7, §10.2 buildbarn/plain,
+// Executors without worker support (docs/protocol/remote-executors.md §1, §7, §10.2 buildbarn/plain,
 // scenario §10.3 7).
 import { describe, expect, it } from "vitest";
 import { workerAction, type ProfileName, type RemoteAction } from "./emulator/index.js";

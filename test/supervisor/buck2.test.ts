@@ -1,5 +1,5 @@
-// The supervisor behind the Buck2 front door, driven through the fake-Buck2 harness (spec
-// buck2-worker-protocol.md §15): crashes, timeouts and recycling replace tool processes while the
+// The supervisor behind the Buck2 front door, driven through the fake-Buck2 harness
+// (docs/protocol/buck2-worker.md §15): crashes, timeouts and recycling replace tool processes while the
 // worker (and its socket) stays up, and the end of the command leaves no process behind.
 import { afterEach, describe, expect, it } from "vitest";
 import { bridgeExe, descendants, type FakeBuck2 } from "../buck2/harness/index.js";

@@ -4,7 +4,7 @@ import { BazelBridge, FIXTURE_TOOL, isAlive, killAllBridges, pidOf } from "./hel
 
 afterEach(() => killAllBridges());
 
-describe("crash isolation (issue 4 §3; field-notes §6 #6)", () => {
+describe("crash isolation (issue 4 §3; docs/lessons.md §6 #6)", () => {
   it("a process that exits mid-request fails only its request, naming the exit code; others finish; it is replaced", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--tools", "2", "--concurrency", "2"] });
     const survivor = b.response(1);

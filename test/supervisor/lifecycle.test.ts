@@ -5,7 +5,7 @@ import { BazelBridge, FIXTURE_TOOL, childPids, isAlive, killAllBridges, pidOf, w
 
 afterEach(() => killAllBridges());
 
-describe("recycling (issue 4 §4; field-notes §6 #2)", () => {
+describe("recycling (issue 4 §4; docs/lessons.md §6 #2)", () => {
   it("--max-requests-per-tool N: a process serves N requests, then a new one takes over on the same connection", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--max-requests-per-tool", "3", "--log-level", "info"] });
     const pids: number[] = [];
@@ -39,7 +39,7 @@ describe("recycling (issue 4 §4; field-notes §6 #2)", () => {
   });
 });
 
-describe("cancellation reaches the tool (issue 4 §6; field-notes §6 #7)", () => {
+describe("cancellation reaches the tool (issue 4 §6; docs/lessons.md §6 #7)", () => {
   it("a Bazel cancel fires the job's AbortSignal inside the tool process; the process survives", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--concurrency", "2"] });
     const pid = pidOf(await b.request(1, ["--pid"]));
@@ -89,7 +89,7 @@ describe("hard cancel grace (issue 4 §6)", () => {
   });
 });
 
-describe("shutdown and orphans (issue 4 §7; field-notes §6 #10)", () => {
+describe("shutdown and orphans (issue 4 §7; docs/lessons.md §6 #10)", () => {
   it.each([
     ["stdin EOF", (b: BazelBridge) => b.child.stdin.end()],
     ["SIGTERM", (b: BazelBridge) => b.kill("SIGTERM")],

@@ -24,7 +24,7 @@ function replay(args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe("observability (issue 4 §8; field-notes §6 #9)", () => {
+describe("observability (issue 4 §8; docs/lessons.md §6 #9)", () => {
   it("--log-format=json: every stderr line is JSON; each request logs id, duration, exit code and host pid; a summary ends the log", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--log-level", "info", "--log-format", "json", "--concurrency", "2"] });
     await b.request(1, ["--echo=x"]);
@@ -57,7 +57,7 @@ describe("observability (issue 4 §8; field-notes §6 #9)", () => {
   });
 });
 
-describe("record and replay (issue 4 §9; field-notes §6 #9)", () => {
+describe("record and replay (issue 4 §9; docs/lessons.md §6 #9)", () => {
   it("--record writes each request and result (owner-only files); env values never reach the log", async () => {
     const dir = tempDir();
     const b = new BazelBridge({

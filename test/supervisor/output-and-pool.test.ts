@@ -4,7 +4,7 @@ import { BazelBridge, FIXTURE_TOOL, childPids, killAllBridges, pidOf } from "./h
 
 afterEach(() => killAllBridges());
 
-describe.each(["process", "inline"] as const)("per-request output, --host=%s (issue 4 §5; field-notes §6 #1)", (host) => {
+describe.each(["process", "inline"] as const)("per-request output, --host=%s (issue 4 §5; docs/lessons.md §6 #1)", (host) => {
   it("console.log and console.error inside a job land in that job's output, never on the protocol stream", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", host] });
     const r = await b.request(0, ["--stdout=to-stdout", "--stderr=to-stderr", "--echo=result"]);
@@ -26,7 +26,7 @@ describe.each(["process", "inline"] as const)("per-request output, --host=%s (is
   });
 });
 
-describe("tool process output hygiene (issue 4 §1; field-notes §6 #1)", () => {
+describe("tool process output hygiene (issue 4 §1; docs/lessons.md §6 #1)", () => {
   it("a raw write to fd 1 in a tool process is logged on stderr with its pid and never corrupts the protocol", async () => {
     const b = new BazelBridge({ args: ["--tool", FIXTURE_TOOL, "--host", "process"] });
     const r = await b.request(0, ["--raw-stdout=STRAY-BYTES", "--raw-stderr=DIAG-LINE", "--pid"]);

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { ToolInput } from "../../src/tools/define-tool.js";
+import type { ToolInput } from "../../src/tool-api/define-tool.js";
 
 /** mulberry32: small, fast, deterministic. */
 export function rng(seed: number): () => number {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as TS from "typescript";
-import type { ToolInput, ToolJob } from "../../src/tools/define-tool.js";
+import type { ToolInput, ToolJob } from "../../src/tool-api/define-tool.js";
 import { createTscState, runTsc, type TscState } from "../../src/tools/tsc/index.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

@@ -69,7 +69,7 @@ function require_version(dir: string): string {
 }
 
 function stripNotes(output: string): string {
-  return output.split("\n").filter((l) => !l.startsWith("worker-bridge tsc: ")).join("\n");
+  return output.split("\n").filter((l) => !l.startsWith("worker-bridge: tsc: ")).join("\n");
 }
 
 test("TypeScript 7 runs its native binary per request, matches it exactly and says it is not kept warm", async () => {
@@ -80,7 +80,7 @@ test("TypeScript 7 runs its native binary per request, matches it exactly and sa
   rmSync(join(root, "out"), { recursive: true, force: true });
   const native = spawnSync(process.execPath, [join(TS_DIRS["7"], "bin", "tsc"), ...P], { cwd: root, encoding: "utf8" });
   const nativeFiles = new Map([...listFiles(join(root, "out"))].map(([p, t]) => [p.slice(root.length + 1), t]));
-  expect(warm.output).toMatch(/^worker-bridge tsc: TypeScript 7\.\S+ is the native compiler; it runs cold for every request and is not kept warm\.\n/);
+  expect(warm.output).toMatch(/^worker-bridge: tsc: TypeScript 7\.\S+ is the native compiler; it runs cold for every request and is not kept warm\.\n/);
   expect(stripNotes(warm.output)).toBe(native.stdout);
   expect(native.stdout).toContain("TS2322");
   expect(warm.exitCode).toBe(native.status);

@@ -5,11 +5,10 @@ import { Dispatcher } from "../../core/dispatcher.js";
 import type { HostResult, PreparedJob, ToolHost } from "../../core/job.js";
 import { createLogger } from "../../core/logger.js";
 import { WorkRequestSchema, WorkResponseSchema } from "../../gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../protocol/frame-decoder.js";
-import { frameMessage } from "../../protocol/varint.js";
+import { FrameDecoder, frameMessage } from "../../protocol/bazel/framing.js";
 import { BazelWorker } from "./bazel-worker.js";
 
-// Multiplex workers must write responses atomically (bazel-worker-protocol.md, "Multiplex workers
+// Multiplex workers must write responses atomically (docs/protocol/bazel-worker.md, "Multiplex workers
 // must write responses atomically"). The front door may put several complete responses in one
 // write; these tests pin that every response stays whole, in completion order, exactly once.
 
@@ -62,7 +61,7 @@ const until = async (cond: () => boolean): Promise<void> => {
   }
 };
 
-describe("Bazel front door write batching (bazel-worker-protocol.md: multiplex responses are atomic)", () => {
+describe("Bazel front door write batching (docs/protocol/bazel-worker.md: multiplex responses are atomic)", () => {
   it("responses that complete together leave in one write, each whole and answered once", async () => {
     const w = start();
     w.input.write(Buffer.concat([request(1, ["one"]), request(2, ["two"]), request(3, ["three"])]));

@@ -1,14 +1,14 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "../../core/dispatcher.js";
-import type { Job, Result } from "../../core/job.js";
+import type { Job } from "../../core/job.js";
 import type { Logger } from "../../core/logger.js";
-import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel-messages.js";
-import { ProtocolError } from "../../protocol/errors.js";
-import { createCodec, type WireFormat } from "./message-codec.js";
+import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel/messages.js";
+import { ProtocolError } from "../../protocol/bazel/protocol-error.js";
+import { createCodec, type WorkMessageFormat } from "../../protocol/bazel/codec.js";
 import { resolveSandboxDir } from "./sandbox-dir.js";
 
 export interface BazelWorkerOptions {
-  format: WireFormat;
+  format: WorkMessageFormat;
   dispatcher: Dispatcher;
   /** Requests arrive here (stdin). */
   input: Readable;
@@ -158,37 +158,34 @@ export class BazelWorker {
   private async execute(pending: PendingRequest): Promise<void> {
     const { request } = pending;
     const { logger } = this.options;
-    let result: Result;
     const sandbox = resolveSandboxDir(this.options.cwd, request.sandboxDir);
-    if (!sandbox.ok) {
-      result = { exitCode: 2, output: `worker-bridge: ${sandbox.error}`, end: "failed-to-start", durationMs: 0 };
-    } else {
-      const job: Job = {
+    const cwd = sandbox.ok ? sandbox.dir : this.options.cwd;
+    const job: Job = {
+      id: request.requestId,
+      origin: "bazel",
+      args: request.arguments,
+      inputs: request.inputs,
+      cwd,
+      env: {},
+      signal: pending.abort.signal,
+      verbosity: request.verbosity,
+      ...(sandbox.ok ? {} : { refused: sandbox.error }),
+    };
+    if (request.verbosity > 0) {
+      logger.requested("request received", {
         id: request.requestId,
-        origin: "bazel",
-        args: request.arguments,
-        inputs: request.inputs,
-        cwd: sandbox.dir,
-        env: {},
-        signal: pending.abort.signal,
+        args: request.arguments.length,
+        inputs: request.inputs.length,
+        cwd,
         verbosity: request.verbosity,
-      };
-      if (request.verbosity > 0) {
-        logger.requested("request received", {
-          id: request.requestId,
-          args: request.arguments.length,
-          inputs: request.inputs.length,
-          cwd: sandbox.dir,
-          verbosity: request.verbosity,
-        });
-      }
-      // The controller is this request's alone: the dispatcher may abort it (timeout, shutdown)
-      // rather than chain a second one per request.
-      result = await this.options.dispatcher.submit(job, pending.abort);
+      });
     }
+    // The controller is this request's alone: the dispatcher may abort it (timeout, shutdown)
+    // rather than chain a second one per request.
+    const result = await this.options.dispatcher.submit(job, pending.abort);
     let output = result.output;
     if (request.verbosity > 0) {
-      const detail = `[worker-bridge] request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
+      const detail = `worker-bridge: request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
       output = output.length === 0 ? detail : `${output.replace(/\n$/, "")}\n${detail}`;
       logger.requested(detail);
     }

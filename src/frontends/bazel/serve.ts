@@ -1,11 +1,11 @@
 import type { Readable } from "node:stream";
 import { obtainRuntime, type RuntimeSource } from "../../runtime/runtime.js";
 import { BazelWorker } from "./bazel-worker.js";
-import type { WireFormat } from "./message-codec.js";
+import type { WorkMessageFormat } from "../../protocol/bazel/codec.js";
 
 export interface BazelServeOptions {
   /** Must match the rule's requires-worker-protocol. */
-  format: WireFormat;
+  format: WorkMessageFormat;
   /** Largest request accepted, in bytes. */
   maxMessageBytes: number;
   /** On SIGTERM or EOF running jobs are aborted at once and the worker exits within this bound. */

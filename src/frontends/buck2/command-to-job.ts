@@ -1,10 +1,10 @@
 import type { Job, Result } from "../../core/job.js";
-import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "./wire.js";
+import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "../../protocol/buck2/codec.js";
 
 // ignoreBOM keeps a leading U+FEFF in an argument instead of silently dropping it.
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** Buck2 sends UTF-8 in practice (spec §1.3); anything else is decoded with replacement characters. */
+/** Buck2 sends UTF-8 in practice (docs/protocol/buck2-worker.md §1.3); anything else is decoded with replacement characters. */
 export function decodeBytes(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
@@ -12,7 +12,7 @@ export function decodeBytes(bytes: Uint8Array): string {
 export interface JobFields {
   /** For logs: the stream id, or a per-connection counter for unary calls. */
   readonly id: number;
-  /** The project root: Buck2's paths and `@argfile`s are relative to it (spec §6.2). */
+  /** The project root: Buck2's paths and `@argfile`s are relative to it (docs/protocol/buck2-worker.md §6.2). */
   readonly cwd: string;
   /** Fires when the gRPC call is cancelled, an Exec cancel arrives, or the stream's client goes away. */
   readonly signal: AbortSignal;
@@ -20,7 +20,7 @@ export interface JobFields {
 }
 
 /**
- * ExecuteCommand → Job (spec §6.2): argv is the action's arguments with `@argfile`s unexpanded (the
+ * ExecuteCommand → Job (docs/protocol/buck2-worker.md §6.2): argv is the action's arguments with `@argfile`s unexpanded (the
  * dispatcher expands them against `cwd`); env is this request's data only, overlaid per job and
  * never applied to the bridge's own process; `timeout_s` is enforced by us because Buck2 does not.
  */
@@ -47,7 +47,7 @@ function secondsToMs(seconds: bigint): number {
 }
 
 /**
- * Result → ExecuteResponse (spec §1.3, §7.1): `timed_out_after_s` is present only for a real
+ * Result → ExecuteResponse (docs/protocol/buck2-worker.md §1.3, §7.1): `timed_out_after_s` is present only for a real
  * timeout, because Buck2 treats its mere presence as "timed out"; `stderr` is a proto string and
  * must be valid UTF-8 or prost fails the whole reply.
  */

@@ -1,11 +1,11 @@
 import type { handleClientStreamingCall } from "@grpc/grpc-js";
 import { internalError, invalidArgument, type RequestRunner } from "./request-runner.js";
-import { executeResponse, type Decoded, type ExecuteEvent, type ExecuteResponse } from "./wire.js";
+import { executeResponse, type Decoded, type ExecuteEvent, type ExecuteResponse } from "../../protocol/buck2/codec.js";
 
 const CANCEL_REASON = "cancelled by an ExecuteCancel event";
 
 /**
- * `worker.Worker/Exec` (client streaming). Buck2 never calls it (spec §1.2, §9), but its meaning is
+ * `worker.Worker/Exec` (client streaming). Buck2 never calls it (docs/protocol/buck2-worker.md §1.2, §9), but its meaning is
  * clear: the first event is the command, a later `cancel` aborts it, and the single response is
  * sent as soon as the job ends, without waiting for the client to half-close.
  */

@@ -1,9 +1,9 @@
 import type { handleUnaryCall } from "@grpc/grpc-js";
 import { internalError, type RequestRunner } from "./request-runner.js";
-import type { Decoded, ExecuteCommand, ExecuteResponse } from "./wire.js";
+import type { Decoded, ExecuteCommand, ExecuteResponse } from "../../protocol/buck2/codec.js";
 
 /**
- * `worker.Worker/Execute`: the unary call Buck2 makes once per action (spec §6.3). A tool failure
+ * `worker.Worker/Execute`: the unary call Buck2 makes once per action (docs/protocol/buck2-worker.md §6.3). A tool failure
  * is an exit code in the response; a cancelled call (RST_STREAM) aborts the job and sends nothing.
  */
 export function executeHandler(runner: RequestRunner): handleUnaryCall<Decoded<ExecuteCommand>, ExecuteResponse> {

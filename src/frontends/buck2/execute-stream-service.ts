@@ -6,11 +6,12 @@ import {
   type Decoded,
   type ExecuteCommandStream,
   type ExecuteResponseStream,
-} from "./wire.js";
+} from "../../protocol/buck2/codec.js";
+import { bridgeMessage, EXIT_CODES } from "../../errors.js";
 
 /**
  * `worker.WorkerStreaming/ExecuteStream`, used by Buck2 with `WorkerInfo(streaming = True)`
- * (spec §5.4, §6.4): headers go out at once because Buck2 waits for them before sending anything;
+ * (docs/protocol/buck2-worker.md §5.4, §6.4): headers go out at once because Buck2 waits for them before sending anything;
  * commands run concurrently; every answer echoes its `id` and always sets `response` (Buck2
  * panics otherwise); on half-close the jobs in flight finish, are answered, then the stream ends.
  */
@@ -49,7 +50,7 @@ export function executeStreamHandler(
       const answered = request
         ? runner.run(request, jobId, abort.signal).then(({ response }) => response)
         : Promise.resolve(
-            executeResponse({ exitCode: 2, stderr: `worker-bridge: ExecuteCommandStream id ${id} carries no request; nothing was run` }),
+            executeResponse({ exitCode: EXIT_CODES.bridgeFailure, stderr: bridgeMessage(`ExecuteCommandStream id ${id} carries no request; nothing was run`) }),
           );
       answered.then(
         (response) => {

@@ -4,14 +4,14 @@ import { executeHandler } from "./execute-service.js";
 import { executeStreamHandler } from "./execute-stream-service.js";
 import type { RequestRunner } from "./request-runner.js";
 import { clearStaleSocket, restrictSocketPermissions } from "./socket-path.js";
-import { workerServiceDefinition, workerStreamingServiceDefinition } from "./wire.js";
+import { workerServiceDefinition, workerStreamingServiceDefinition } from "../../protocol/buck2/codec.js";
 
 export interface Buck2ServerOptions {
-  /** Largest request accepted; Buck2 itself sets no limit (spec §5.4). -1 = unlimited. */
+  /** Largest request accepted; Buck2 itself sets no limit (docs/protocol/buck2-worker.md §5.4). -1 = unlimited. */
   maxReceiveBytes: number;
 }
 
-/** A gRPC server with the Buck2 services and grpc-js' 4 MiB limits lifted both ways (spec §5.4). */
+/** A gRPC server with the Buck2 services and grpc-js' 4 MiB limits lifted both ways (docs/protocol/buck2-worker.md §5.4). */
 export function createBuck2Server(runner: RequestRunner, options: Buck2ServerOptions): Server {
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveBytes,
@@ -32,7 +32,7 @@ export function socketAddress(path: string): string {
 }
 
 /**
- * Binds plain-text HTTP/2 on the Unix socket (spec §5.1), replacing a stale socket file first and
+ * Binds plain-text HTTP/2 on the Unix socket (docs/protocol/buck2-worker.md §5.1), replacing a stale socket file first and
  * leaving the new one readable and writable by its owner only.
  */
 export async function bindUnixSocket(server: Server, path: string): Promise<void> {

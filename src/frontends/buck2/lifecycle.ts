@@ -13,7 +13,7 @@ export interface StopWatcherOptions {
 }
 
 /**
- * Buck2 ends a worker with SIGTERM to its pid and SIGKILL 10 s later (spec §10). A daemon that dies
+ * Buck2 ends a worker with SIGTERM to its pid and SIGKILL 10 s later (docs/protocol/buck2-worker.md §10). A daemon that dies
  * without doing so leaves us reparented; like JavaCD we notice by polling our parent pid.
  */
 export function watchForStop(options: StopWatcherOptions): StopWatcher {

@@ -3,12 +3,13 @@ import type { Dispatcher } from "../../core/dispatcher.js";
 import type { Result } from "../../core/job.js";
 import type { Logger } from "../../core/logger.js";
 import { commandToJob, resultToResponse } from "./command-to-job.js";
-import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "./wire.js";
+import { executeResponse, type ExecuteCommand, type ExecuteResponse } from "../../protocol/buck2/codec.js";
+import { bridgeMessage, errorText } from "../../errors.js";
 
 /** What every Buck2 service handler shares. */
 export interface RequestRunnerOptions {
   readonly dispatcher: Dispatcher;
-  /** The project root (Buck2 starts the worker there, spec §4.2). */
+  /** The project root (Buck2 starts the worker there, docs/protocol/buck2-worker.md §4.2). */
   readonly cwd: string;
   readonly logger: Logger;
 }
@@ -19,7 +20,7 @@ export interface RequestRunnerOptions {
  */
 export class RequestRunner {
   private readonly stopController = new AbortController();
-  private nextUnaryId = 0;
+  private nextRequestId = 0;
 
   constructor(private readonly options: RequestRunnerOptions) {}
 
@@ -38,13 +39,13 @@ export class RequestRunner {
 
   /** A fresh id for requests that carry none (unary Execute, Exec); used in logs only. */
   allocateId(): number {
-    return this.nextUnaryId++;
+    return this.nextRequestId++;
   }
 
   /** Runs one command; resolves exactly once with the response to send, never rejects. */
   async run(command: ExecuteCommand, id: number, signal: AbortSignal): Promise<{ response: ExecuteResponse; result?: Result }> {
     if (this.stopping.aborted) {
-      // A response, not a gRPC status: UNAVAILABLE would make Buck2 re-send (spec §6.3).
+      // A response, not a gRPC status: UNAVAILABLE would make Buck2 re-send (docs/protocol/buck2-worker.md §6.3).
       return {
         response: executeResponse({
           exitCode: 1,
@@ -59,15 +60,15 @@ export class RequestRunner {
 }
 
 function describeReason(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
+  return errorText(reason, { stack: false });
 }
 
-/** An INTERNAL status with an actionable message; never UNAVAILABLE (Buck2 retries that, spec §6.3). */
+/** An INTERNAL status with an actionable message; never UNAVAILABLE (Buck2 retries that, docs/protocol/buck2-worker.md §6.3). */
 export function internalError(what: string, err?: unknown): Partial<ServiceError> {
-  const detail = err === undefined ? "" : `: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-  return { code: status.INTERNAL, details: `worker-bridge: ${what}${detail}` };
+  const detail = err === undefined ? "" : `: ${errorText(err)}`;
+  return { code: status.INTERNAL, details: bridgeMessage(`${what}${detail}`) };
 }
 
 export function invalidArgument(what: string): Partial<ServiceError> {
-  return { code: status.INVALID_ARGUMENT, details: `worker-bridge: ${what}` };
+  return { code: status.INVALID_ARGUMENT, details: bridgeMessage(what) };
 }

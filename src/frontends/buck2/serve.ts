@@ -5,6 +5,7 @@ import { bindUnixSocket, createBuck2Server } from "./grpc-server.js";
 import { watchForStop } from "./lifecycle.js";
 import { RequestRunner } from "./request-runner.js";
 import { checkSocketPathLength, removeSocket, SocketPathError, socketInode } from "./socket-path.js";
+import { bridgeMessage, EXIT_CODES } from "../../errors.js";
 
 /** How often the parent pid is checked (JavaCD checks every 10 s; a second is cheap). */
 const PARENT_POLL_MS = 1000;
@@ -21,7 +22,7 @@ export interface Buck2ServeOptions {
 }
 
 /**
- * The Buck2 front door (spec §14): serve `worker.Worker` and `worker.WorkerStreaming` on the Unix
+ * The Buck2 front door (docs/protocol/buck2-worker.md §14): serve `worker.Worker` and `worker.WorkerStreaming` on the Unix
  * socket in $WORKER_SOCKET until SIGTERM or the parent dies. Resolves with the exit code.
  */
 export async function serveBuck2(source: RuntimeSource, options: Buck2ServeOptions): Promise<number> {
@@ -30,8 +31,8 @@ export async function serveBuck2(source: RuntimeSource, options: Buck2ServeOptio
     checkSocketPathLength(socketPath);
   } catch (err) {
     if (err instanceof SocketPathError) {
-      writeStderr(`worker-bridge: ${err.message}\n`);
-      return 2;
+      writeStderr(`${bridgeMessage(err.message)}\n`);
+      return EXIT_CODES.usage;
     }
     throw err;
   }
@@ -54,18 +55,18 @@ export async function serveBuck2(source: RuntimeSource, options: Buck2ServeOptio
     server.forceShutdown();
     await runtime.close(0);
     const detail = err instanceof SocketPathError ? err.message : `cannot listen on WORKER_SOCKET ${socketPath}: ${(err as Error).message}`;
-    writeStderr(`worker-bridge: ${detail}\n`);
-    return 2;
+    writeStderr(`${bridgeMessage(detail)}\n`);
+    return EXIT_CODES.usage;
   }
   const inode = await socketInode(socketPath);
   logger.info("serving the Buck2 worker protocol", { socket: socketPath, pid: process.pid, cwd: process.cwd() });
 
   const reason = await stop.stopped;
   // The handlers stay until we return: a second SIGTERM during shutdown must not kill us mid-answer.
-  logger.info("stopping", { reason, inFlight: runtime.dispatcher.inFlight });
+  logger.info("stopping", { reason, inFlight: runtime.dispatcher.pending });
   const backstop = setTimeout(() => {
-    writeStderr(`worker-bridge: shutdown did not finish within ${options.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS} ms; exiting anyway\n`);
-    process.exit(0);
+    writeStderr(`${bridgeMessage(`shutdown did not finish within ${options.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS} ms; exiting anyway`)}\n`);
+    process.exit(EXIT_CODES.ok);
   }, options.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS);
   backstop.unref();
 
@@ -81,7 +82,7 @@ export async function serveBuck2(source: RuntimeSource, options: Buck2ServeOptio
   runtime.logSummary();
   clearTimeout(backstop);
   stop.dispose();
-  return 0;
+  return EXIT_CODES.ok;
 }
 
 /** Lets responses already written reach the client, then drops whatever is left. */

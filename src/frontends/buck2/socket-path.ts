@@ -1,9 +1,10 @@
 import { chmod, lstat, stat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
 import { dirname } from "node:path";
+import { BridgeError } from "../../errors.js";
 
 /** The WORKER_SOCKET path cannot be served; the message says what to change. */
-export class SocketPathError extends Error {
+export class SocketPathError extends BridgeError {
   override readonly name = "SocketPathError";
 }
 
@@ -12,7 +13,7 @@ export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform)
   return platform === "linux" ? 107 : 103;
 }
 
-/** Rejects paths the kernel would refuse or silently truncate (Buck2 keeps them short, spec §4.4). */
+/** Rejects paths the kernel would refuse or silently truncate (Buck2 keeps them short, docs/protocol/buck2-worker.md §4.4). */
 export function checkSocketPathLength(path: string, platform: NodeJS.Platform = process.platform): void {
   const bytes = Buffer.byteLength(path);
   const max = maxSocketPathBytes(platform);

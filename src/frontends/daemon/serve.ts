@@ -4,7 +4,7 @@ import { isAbsolute } from "node:path";
 import { restrictToOwner } from "../../daemon/daemon-dir.js";
 import { removeDaemonInfo, writeDaemonInfo } from "../../daemon/daemon-info.js";
 import type { DaemonKey } from "../../daemon/key.js";
-import { LengthPrefixedDecoder } from "../../protocol/length-prefix.js";
+import { LengthPrefixedDecoder } from "../../protocol/daemon/length-prefix.js";
 import {
   DaemonMessageError,
   decodeClientMessage,
@@ -12,7 +12,7 @@ import {
   MAX_DAEMON_MESSAGE_BYTES,
   type DaemonMessage,
   type RunRequest,
-} from "../../protocol/daemon-messages.js";
+} from "../../protocol/daemon/messages.js";
 import { obtainRuntime, type RuntimeSource } from "../../runtime/runtime.js";
 
 export interface DaemonServeOptions {

@@ -1,6 +1,6 @@
 import type { Dispatcher } from "../../core/dispatcher.js";
 import type { Result } from "../../core/job.js";
-import { isFlagfileArgument } from "../../protocol/argfile.js";
+import { isFlagfileArgument } from "../../core/argfile.js";
 
 /**
  * How a one-shot command line divides, mirroring Bazel's worker strategy: flagfile arguments

@@ -3,7 +3,7 @@
 // other file is an error naming it: the hermeticity a warm process cannot get from the build
 // system. Without inputs (Buck2, one-shot) the real file system is visible.
 import { dirname, resolve, sep } from "node:path";
-import type { ToolInput } from "../define-tool.js";
+import type { ToolInput } from "../../tool-api/define-tool.js";
 import type { TypeScriptApi } from "./typescript-api.js";
 
 export class UndeclaredInputError extends Error {

@@ -5,7 +5,7 @@
 // verify (staleness guard), process-runner (TypeScript 7 native and cold fallbacks).
 import { statSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
-import { defineTool, type ToolJob, type ToolResult } from "../define-tool.js";
+import { defineTool, type ToolJob, type ToolResult } from "../../tool-api/define-tool.js";
 import { projectDirFromArgs } from "./command-line.js";
 import { UndeclaredInputError } from "./file-view.js";
 import { runCompilerProcess } from "./process-runner.js";
@@ -63,24 +63,24 @@ export async function runTsc(state: TscState, job: ToolJob, signal: AbortSignal)
       return {
         exitCode: result.exitCode,
         output:
-          `worker-bridge tsc: TypeScript ${resolved.version} is the native compiler; it runs cold for every request and is not kept warm.\n` +
+          `worker-bridge: tsc: TypeScript ${resolved.version} is the native compiler; it runs cold for every request and is not kept warm.\n` +
           result.output,
       };
     }
     const outcome = runWarm(state, resolved, args, job, signal, flags.verifyRate ?? 0);
     if (outcome.kind === "cold") {
       const result = await runCompilerProcess(resolved, args, job.cwd, job.env, signal);
-      const note = job.verbosity > 0 ? `worker-bridge tsc: ran tsc ${resolved.version} as a process (${outcome.reason})\n` : "";
+      const note = job.verbosity > 0 ? `worker-bridge: tsc: ran tsc ${resolved.version} as a process (${outcome.reason})\n` : "";
       return { exitCode: result.exitCode, output: note + result.output };
     }
     const verbose =
       job.verbosity > 0
-        ? outcome.notes.map((n) => `worker-bridge tsc: ${n}\n`).join("") + `worker-bridge tsc: TypeScript ${resolved.version} (${resolved.source}: ${resolved.dir})\n`
+        ? outcome.notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: TypeScript ${resolved.version} (${resolved.source}: ${resolved.dir})\n`
         : "";
     return { exitCode: outcome.exitCode, output: outcome.output + verbose };
   } catch (err) {
     if (USER_ERRORS.some((cls) => err instanceof cls)) {
-      return { exitCode: 1, output: `worker-bridge tsc: ${(err as Error).message}\n` };
+      return { exitCode: 1, output: `worker-bridge: tsc: ${(err as Error).message}\n` };
     }
     throw err;
   }

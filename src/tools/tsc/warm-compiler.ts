@@ -2,7 +2,7 @@
 // builder, compile, fold outputs, optionally verify against a cold build, write every output.
 import { dirname } from "node:path";
 import type * as TS from "typescript";
-import type { ToolJob } from "../define-tool.js";
+import type { ToolJob } from "../../tool-api/define-tool.js";
 import { compile, type CompileConfig, type EmittedFile } from "./compile.js";
 import { createHash, createWarmCompilerHost, ProbeLog, SourceFileCache } from "./compiler-host.js";
 import { planCommand } from "./command-line.js";
@@ -161,7 +161,7 @@ export function runWarm(
         exitCode: 1,
         output:
           diagnostics +
-          "worker-bridge tsc: STALE WARM STATE — the warm result differs from a cold compilation of the same request " +
+          "worker-bridge: tsc: STALE WARM STATE — the warm result differs from a cold compilation of the same request " +
           "(--verify-rate). The warm state for this target was dropped; please report this with the diff below.\n" +
           diff.map((l) => `  ${l}\n`).join(""),
         notes,

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 /**
- * Turns an action's argv into what Bazel's worker strategy sends (bazel-worker-protocol §3.2–3.3,
+ * Turns an action's argv into what Bazel's worker strategy sends (docs/protocol/bazel-worker.md §3.2–3.3,
  * §12.2), independently of the bridge's own argfile code.
  */
 export const BAZEL_FLAGFILE = /^(?:@|--?flagfile=)(.+)$/s;

@@ -9,7 +9,7 @@ import { GsonStreamReader } from "./gson-reader.js";
 
 /**
  * A "fake Bazel" that drives a worker through stdin/stdout exactly as Bazel does
- * (bazel-worker-protocol §12): spawn rules, request encodings per Bazel version, and a response
+ * (docs/protocol/bazel-worker.md §12): spawn rules, request encodings per Bazel version, and a response
  * reader as strict as Bazel's. Every protocol violation is recorded; tests assert there are none.
  */
 export type Profile =

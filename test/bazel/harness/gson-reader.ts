@@ -1,5 +1,5 @@
 /**
- * Reads WorkResponses the way Bazel's JsonWorkerProtocol does (bazel-worker-protocol §2.2): a
+ * Reads WorkResponses the way Bazel's JsonWorkerProtocol does (docs/protocol/bazel-worker.md §2.2): a
  * lenient stream of objects separated by whitespace or nothing; only exitCode, output and
  * requestId are read; a duplicate key or a null value is an error; other keys are skipped.
  * Written independently of the bridge's own JSON code so that it can catch its bugs.

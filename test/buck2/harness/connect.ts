@@ -3,7 +3,7 @@ import type { Client } from "@grpc/grpc-js";
 import { openChannel } from "./grpc-client.js";
 import type { ExitInfo } from "./spawn-worker.js";
 
-/** Buck2's `retrying(50 ms, 500 ms, 60 s, ...)` (spec §5.2). */
+/** Buck2's `retrying(50 ms, 500 ms, 60 s, ...)` (docs/protocol/buck2-worker.md §5.2). */
 export const CONNECT_FIRST_DELAY_MS = 50;
 export const CONNECT_MAX_DELAY_MS = 500;
 export const CONNECT_DEADLINE_MS = 60_000;
@@ -24,7 +24,7 @@ export type ConnectOutcome =
 
 export interface ConnectOptions {
   readonly socketPath: string;
-  /** The child's exit; the connection races it (spec §5.3). */
+  /** The child's exit; the connection races it (docs/protocol/buck2-worker.md §5.3). */
   readonly exited: Promise<ExitInfo>;
   /** 60 s in Buck2; tests shorten it to exercise the timeout path quickly. */
   readonly deadlineMs?: number;
@@ -51,7 +51,7 @@ export function connectTimeoutMessage(deadlineMs: number, lastError: string): st
 }
 
 /**
- * Connects like Buck2 (spec §5, §15 step 3): try at once, then after 50, 100, 200, 400 ms and every
+ * Connects like Buck2 (docs/protocol/buck2-worker.md §5, §15 step 3): try at once, then after 50, 100, 200, 400 ms and every
  * 500 ms until the deadline, racing the child's exit. Records each attempt's time (ms since start).
  */
 export async function connectToWorker(options: ConnectOptions): Promise<ConnectOutcome> {

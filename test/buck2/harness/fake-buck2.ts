@@ -12,7 +12,7 @@ import { WorkerProcess, type InitFailure, type WorkerEndReport, type WorkerInfoS
 import { createWorkerDir } from "./worker-dir.js";
 import { descendants, killQuietly } from "./process-tree.js";
 
-/** What `buck2 log what-ran` would call the executor (spec §11). */
+/** What `buck2 log what-ran` would call the executor (docs/protocol/buck2-worker.md §11). */
 export type Executor = "WorkerInit" | "Worker" | "Local";
 
 export interface WorkerRef {
@@ -39,9 +39,9 @@ export type ActionResult =
   | { readonly kind: "failed"; readonly executor: Executor; readonly exitCode: number; readonly stdout: string; readonly stderr: string; readonly response?: ExecuteResponse }
   | { readonly kind: "timed-out"; readonly executor: Executor; readonly timedOutAfterS: bigint; readonly stderr: string; readonly response: ExecuteResponse }
   | { readonly kind: "missing-outputs"; readonly executor: Executor; readonly missing: string[]; readonly stderr: string }
-  /** Shown by Buck2 as ``Spawning executable `<argv0>` failed: <message>`` (spec §7.2). */
+  /** Shown by Buck2 as ``Spawning executable `<argv0>` failed: <message>`` (docs/protocol/buck2-worker.md §7.2). */
   | { readonly kind: "worker-failure"; readonly executor: Executor; readonly message: string }
-  /** Spawn failure or connect timeout (spec §5.3). */
+  /** Spawn failure or connect timeout (docs/protocol/buck2-worker.md §5.3). */
   | { readonly kind: "init-failure"; readonly executor: Executor; readonly message: string }
   | { readonly kind: "harness-violation"; readonly executor: Executor; readonly message: string };
 
@@ -52,11 +52,11 @@ export interface FakeBuck2Options {
   readonly workerRoot?: string;
   /** Local execution slots (`-j`); Buck2's default is about the CPU count. */
   readonly localSlots?: number;
-  /** 60 s in Buck2 (spec §5.2). */
+  /** 60 s in Buck2 (docs/protocol/buck2-worker.md §5.2). */
   readonly connectDeadlineMs?: number;
   /** How long a streaming worker gets to send response headers (Buck2: forever); default the connect deadline. */
   readonly streamHeadersTimeoutMs?: number;
-  /** `build.persistent_worker_shutdown_timeout_s`, 10 s by default (spec §10). */
+  /** `build.persistent_worker_shutdown_timeout_s`, 10 s by default (docs/protocol/buck2-worker.md §10). */
   readonly shutdownTimeoutMs?: number;
   readonly inheritedEnv?: NodeJS.ProcessEnv;
 }
@@ -78,7 +78,7 @@ export class HarnessFailure extends Error {
 }
 
 /**
- * One Buck2 command's worth of worker handling, imitating Buck2 as spec §15 describes: a pool with
+ * One Buck2 command's worth of worker handling, imitating Buck2 as docs/protocol/buck2-worker.md §15 describes: a pool with
  * exactly one process per WorkerId, start-up failures cached (no respawn), per-worker FIFO permits
  * then global slots, Buck2's env and argv rules, and SIGTERM → SIGKILL at the end.
  */
@@ -108,7 +108,7 @@ export class FakeBuck2 {
     this.slots = new FifoSemaphore(options.localSlots ?? availableParallelism());
   }
 
-  /** `WorkerInfo(...)`: each construction gets the next id (spec §3). */
+  /** `WorkerInfo(...)`: each construction gets the next id (docs/protocol/buck2-worker.md §3). */
   defineWorker(info: WorkerInfoSpec): WorkerRef {
     if (info.exe.length === 0) throw new Error("WorkerInfo.exe must be non-empty");
     return { id: this.nextWorkerId++, info };
@@ -119,7 +119,7 @@ export class FakeBuck2 {
     return this.pool.get(ref.id);
   }
 
-  /** Runs one action on its worker, as Buck2's local executor does (spec §6, §7). */
+  /** Runs one action on its worker, as Buck2's local executor does (docs/protocol/buck2-worker.md §6, §7). */
   async runAction(action: WorkerAction): Promise<ActionResult> {
     if (this.ended) throw new Error("the command has ended");
     const actionId = this.nextActionId++;
@@ -157,7 +157,7 @@ export class FakeBuck2 {
 
   /**
    * The fallback (`WorkerRunInfo.exe` + args) as an ordinary local action: used when the platform
-   * has no `use_persistent_workers` (spec §2). Env: inherited plus the action env.
+   * has no `use_persistent_workers` (docs/protocol/buck2-worker.md §2). Env: inherited plus the action env.
    */
   async runFallback(fallbackExe: readonly string[], action: Omit<WorkerAction, "worker">): Promise<ActionResult> {
     const actionId = this.nextActionId++;
@@ -179,7 +179,7 @@ export class FakeBuck2 {
 
   private getOrCreateWorker(ref: WorkerRef): { worker: WorkerProcess | undefined; spawnedHere: boolean } {
     if (this.initResults.has(ref.id)) return { worker: this.pool.get(ref.id), spawnedHere: false };
-    // Synchronous up to the map inserts, so concurrent first users share one start-up (spec §3).
+    // Synchronous up to the map inserts, so concurrent first users share one start-up (docs/protocol/buck2-worker.md §3).
     let dir;
     try {
       dir = createWorkerDir(this.workerRoot, this.traceId, ref.id);
@@ -202,7 +202,7 @@ export class FakeBuck2 {
     return { worker, spawnedHere: true };
   }
 
-  /** Output parents exist, old outputs are gone, a fresh scratch dir (spec §6.1 step 3). */
+  /** Output parents exist, old outputs are gone, a fresh scratch dir (docs/protocol/buck2-worker.md §6.1 step 3). */
   private async prepareAction(action: { outputs?: readonly string[]; name?: string }, actionId: number): Promise<string> {
     for (const output of action.outputs ?? []) {
       const abs = resolve(this.projectRoot, output);
@@ -214,7 +214,7 @@ export class FakeBuck2 {
     return scratch;
   }
 
-  /** TMPDIR, the sorted action env with BUCK_SCRATCH_PATH, BUCK2_DAEMON_UUID, BUCK_BUILD_ID (spec §6.2). */
+  /** TMPDIR, the sorted action env with BUCK_SCRATCH_PATH, BUCK2_DAEMON_UUID, BUCK_BUILD_ID (docs/protocol/buck2-worker.md §6.2). */
   requestEnv(action: { env?: Readonly<Record<string, string>> }, scratch: string): [string, string][] {
     const sorted: Record<string, string> = { ...(action.env ?? {}), BUCK_SCRATCH_PATH: scratch };
     const keys = Object.keys(sorted).sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : a === b ? 0 : 1));

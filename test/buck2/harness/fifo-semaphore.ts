@@ -1,4 +1,4 @@
-/** Permits handed out strictly in request order, like Buck2's HostSharingBroker (spec §8). */
+/** Permits handed out strictly in request order, like Buck2's HostSharingBroker (docs/protocol/buck2-worker.md §8). */
 export class FifoSemaphore {
   private available: number;
   private readonly waiters: (() => void)[] = [];

@@ -19,7 +19,7 @@ export const EXEC_PATH = "/worker.Worker/Exec";
 export const EXECUTE_STREAM_PATH = "/worker.WorkerStreaming/ExecuteStream";
 
 /**
- * The channel Buck2 opens (spec §5.1, §5.4): authority `[::]:50051` from tonic's dummy URI,
+ * The channel Buck2 opens (docs/protocol/buck2-worker.md §5.1, §5.4): authority `[::]:50051` from tonic's dummy URI,
  * unlimited message sizes both ways, and no client-side retries beyond Buck2's own.
  */
 export const BUCK2_CHANNEL_OPTIONS = {
@@ -37,7 +37,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * prost rejects a `string` field that is not valid UTF-8 and the reply becomes a gRPC error
- * (spec §1.3). Walks the raw bytes so the check cannot be hidden by a lenient decoder.
+ * (docs/protocol/buck2-worker.md §1.3). Walks the raw bytes so the check cannot be hidden by a lenient decoder.
  */
 export function assertExecuteResponseUtf8(bytes: Uint8Array): void {
   const reader = new BinaryReader(bytes);
@@ -76,7 +76,7 @@ export function deserializeResponseStream(bytes: Buffer): ExecuteResponseStream 
   return fromBinary(ExecuteResponseStreamSchema, bytes);
 }
 
-/** Buck2's per-action call: unary, with no deadline (spec §6.3). */
+/** Buck2's per-action call: unary, with no deadline (docs/protocol/buck2-worker.md §6.3). */
 export function callExecute(client: Client, command: ExecuteCommand): Promise<ExecuteResponse> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(EXECUTE_PATH, serializeCommand, deserializeResponse, command, new Metadata(), {}, (err, value) => {

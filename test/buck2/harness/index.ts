@@ -1,4 +1,4 @@
-// The fake-Buck2 harness (spec buck2-worker-protocol.md §15): building blocks other suites reuse.
+// The fake-Buck2 harness (docs/protocol/buck2-worker.md §15): building blocks other suites reuse.
 export { FakeBuck2, HarnessFailure, type ActionResult, type CommandReport, type Executor, type FakeBuck2Options, type WorkerAction, type WorkerRef } from "./fake-buck2.js";
 export { WorkerProcess, UNAVAILABLE_RETRY_DELAYS_MS, delay, type CallOutcome, type InitFailure, type WorkerEndReport, type WorkerInfoSpec } from "./worker-process.js";
 export { connectToWorker, connectDelays, connectTimeoutMessage, CONNECT_DEADLINE_MS, type ConnectOutcome } from "./connect.js";

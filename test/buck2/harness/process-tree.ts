@@ -29,7 +29,7 @@ function allProcesses(): ProcStat[] {
   return out;
 }
 
-/** Live processes in process group `pgid` (the worker runs in its own group, spec §4.2). */
+/** Live processes in process group `pgid` (the worker runs in its own group, docs/protocol/buck2-worker.md §4.2). */
 export function processGroupMembers(pgid: number): number[] {
   return allProcesses()
     .filter((p) => p.pgrp === pgid)

@@ -17,9 +17,9 @@ export interface SpawnedWorker {
 }
 
 export interface SpawnWorkerOptions {
-  /** The rendered `WorkerInfo.exe`: program then its arguments. Nothing is added (spec §4.1). */
+  /** The rendered `WorkerInfo.exe`: program then its arguments. Nothing is added (docs/protocol/buck2-worker.md §4.1). */
   readonly exe: readonly string[];
-  /** `WorkerInfo.env`, applied over the inherited env (spec §4.3 step 2). */
+  /** `WorkerInfo.env`, applied over the inherited env (docs/protocol/buck2-worker.md §4.3 step 2). */
   readonly env?: Readonly<Record<string, string>>;
   /** Absolute project root: the worker's cwd and its `PWD`. */
   readonly projectRoot: string;
@@ -29,7 +29,7 @@ export interface SpawnWorkerOptions {
 }
 
 /**
- * Starts a worker the way Buck2's forkserver does (spec §4, §15 step 2): cwd = project root, stdin
+ * Starts a worker the way Buck2's forkserver does (docs/protocol/buck2-worker.md §4, §15 step 2): cwd = project root, stdin
  * /dev/null, stdout/stderr to the log files, its own process group, env = inherited + WorkerInfo.env
  * + WORKER_SOCKET + PWD.
  */

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** The per-worker directory Buck2 creates (spec §4.4, §15 step 1). */
+/** The per-worker directory Buck2 creates (docs/protocol/buck2-worker.md §4.4, §15 step 1). */
 export interface WorkerDir {
   readonly dir: string;
   readonly socketPath: string;

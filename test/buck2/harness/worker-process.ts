@@ -9,16 +9,16 @@ import type { WorkerDir } from "./worker-dir.js";
 import { create } from "@bufbuild/protobuf";
 import { ExecuteCommandStreamSchema } from "../../../src/gen/buck2/worker_pb.js";
 
-/** `WorkerInfo(exe, env, concurrency, streaming)` as the harness needs it (spec §12.1). */
+/** `WorkerInfo(exe, env, concurrency, streaming)` as the harness needs it (docs/protocol/buck2-worker.md §12.1). */
 export interface WorkerInfoSpec {
   readonly exe: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
-  /** Per-worker FIFO limit; undefined = Buck2's `None`, no per-worker limit (spec §8). */
+  /** Per-worker FIFO limit; undefined = Buck2's `None`, no per-worker limit (docs/protocol/buck2-worker.md §8). */
   readonly concurrency?: number;
   readonly streaming?: boolean;
 }
 
-/** Why a worker never became usable (spec §5.3). Cached for the whole command: no respawn. */
+/** Why a worker never became usable (docs/protocol/buck2-worker.md §5.3). Cached for the whole command: no respawn. */
 export type InitFailure =
   | { readonly kind: "early-exit"; readonly exitCode: number; readonly stdout: string; readonly stderr: string }
   | { readonly kind: "spawn-failed"; readonly message: string }
@@ -28,12 +28,12 @@ export type InitFailure =
 /** The result of sending one command. */
 export type CallOutcome =
   | { readonly kind: "response"; readonly response: ExecuteResponse }
-  /** A `WorkerFailure` (spec §7.2): gRPC error, worker death, closed stream. */
+  /** A `WorkerFailure` (docs/protocol/buck2-worker.md §7.2): gRPC error, worker death, closed stream. */
   | { readonly kind: "worker-failure"; readonly message: string }
   /** Something real Buck2 would crash on (a stream answer with no `response`). */
   | { readonly kind: "harness-violation"; readonly message: string };
 
-/** Delays between the 6 attempts of a unary call that got UNAVAILABLE (spec §6.3). */
+/** Delays between the 6 attempts of a unary call that got UNAVAILABLE (docs/protocol/buck2-worker.md §6.3). */
 export const UNAVAILABLE_RETRY_DELAYS_MS = [100, 500, 500, 500, 500] as const;
 
 export interface WorkerEndReport {
@@ -145,7 +145,7 @@ export class WorkerProcess {
     return undefined;
   }
 
-  /** Buck2 opens the stream at once and waits for its response headers (spec §5.4). */
+  /** Buck2 opens the stream at once and waits for its response headers (docs/protocol/buck2-worker.md §5.4). */
   private async openStream(client: Client): Promise<InitFailure | undefined> {
     const stream = openExecuteStream(client);
     this.stream = stream;
@@ -157,7 +157,7 @@ export class WorkerProcess {
     stream.on("data", (message: ExecuteResponseStream) => {
       const resolve = this.pending.get(message.id);
       if (!message.response) {
-        const text = `ExecuteResponseStream id ${message.id} has no response: real Buck2 panics on this (spec §6.4)`;
+        const text = `ExecuteResponseStream id ${message.id} has no response: real Buck2 panics on this (docs/protocol/buck2-worker.md §6.4)`;
         this.options.violation(text);
         if (resolve) {
           this.pending.delete(message.id);
@@ -166,7 +166,7 @@ export class WorkerProcess {
         return;
       }
       if (!resolve) {
-        this.options.violation(`unknown stream id ${message.id}: Buck2 logs and drops it (spec §6.4)`);
+        this.options.violation(`unknown stream id ${message.id}: Buck2 logs and drops it (docs/protocol/buck2-worker.md §6.4)`);
         return;
       }
       this.pending.delete(message.id);
@@ -192,7 +192,7 @@ export class WorkerProcess {
       const { stdout, stderr } = this.logs;
       return { kind: "early-exit", exitCode: exitCodeOf(this.exitInfo!), stdout, stderr };
     }
-    const message = `ExecuteStream sent no response headers within ${this.headersTimeoutMs} ms: real Buck2 waits forever in initialize_worker (spec §5.4)`;
+    const message = `ExecuteStream sent no response headers within ${this.headersTimeoutMs} ms: real Buck2 waits forever in initialize_worker (docs/protocol/buck2-worker.md §5.4)`;
     this.options.violation(message);
     return { kind: "no-stream-headers", message };
   }
@@ -253,7 +253,7 @@ export class WorkerProcess {
   }
 
   /**
-   * The end of the command (spec §10, §15 step 8): SIGTERM the pid, poll every 100 ms, SIGKILL
+   * The end of the command (docs/protocol/buck2-worker.md §10, §15 step 8): SIGTERM the pid, poll every 100 ms, SIGKILL
    * after `timeoutMs`, delete the socket, and look for processes the worker left behind.
    */
   async terminate(timeoutMs: number): Promise<WorkerEndReport> {

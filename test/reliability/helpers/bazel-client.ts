@@ -1,14 +1,13 @@
 // A strict "fake Bazel" for the reliability suites: spawns the built CLI as a persistent worker,
-// writes WorkRequests the way Bazel does (Bazel spec §2) and parses stdout the way Bazel does —
-// any byte that is not part of a well-formed WorkResponse is recorded as garbage (spec §7.1).
+// writes WorkRequests the way Bazel does (docs/protocol/bazel-worker.md §2) and parses stdout the way Bazel does —
+// any byte that is not part of a well-formed WorkResponse is recorded as garbage (docs/protocol/bazel-worker.md §7.1).
 // Every child is killed by PID by a watchdog, so a hung worker fails a test instead of hanging it.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { WorkRequestSchema, WorkResponseSchema } from "../../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../../src/protocol/frame-decoder.js";
-import { JsonValueSplitter } from "../../../src/protocol/json-splitter.js";
-import { frameMessage } from "../../../src/protocol/varint.js";
+import { FrameDecoder, frameMessage } from "../../../src/protocol/bazel/framing.js";
+import { JsonValueSplitter } from "../../../src/protocol/bazel/json-splitter.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const CLI = fileURLToPath(new URL("../../../dist/cli.js", import.meta.url));

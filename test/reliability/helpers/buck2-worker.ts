@@ -1,5 +1,5 @@
 // Starts the built CLI as a Buck2 worker through the fake-Buck2 harness (test/buck2/harness, Buck2
-// spec §15): worker dir, forkserver-like spawn, Buck2's connect retry, unary or streaming calls.
+// docs/protocol/buck2-worker.md §15): worker dir, forkserver-like spawn, Buck2's connect retry, unary or streaming calls.
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createWorkerDir } from "../../buck2/harness/worker-dir.js";

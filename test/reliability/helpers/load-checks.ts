@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import type { BazelLoadReport, Buck2LoadReport } from "./load.js";
 
-/** What "the load held" means for Bazel multiplex (Bazel spec §5.2, §6, §7.1). */
+/** What "the load held" means for Bazel multiplex (docs/protocol/bazel-worker.md §5.2, §6, §7.1). */
 export interface MemoryLimits {
   maxRssGrowthMiB: number;
   maxSecondHalfGrowthMiB: number;
@@ -27,7 +27,7 @@ export function expectBazelLoadHeld(r: BazelLoadReport, limits: MemoryLimits): v
   expect(r.heapAfterMiB - r.heapBaselineMiB, "live heap after GC vs before the load (MiB)").toBeLessThan(limits.maxHeapGrowthMiB);
 }
 
-/** What "the load held" means for Buck2 (Buck2 spec §6.3, §6.4, §10). */
+/** What "the load held" means for Buck2 (docs/protocol/buck2-worker.md §6.3, §6.4, §10). */
 export function expectBuck2LoadHeld(r: Buck2LoadReport, limits: Omit<MemoryLimits, "maxSecondHalfGrowthMiB">): void {
   expect(r.failures).toEqual([]);
   expect(r.violations).toEqual([]);

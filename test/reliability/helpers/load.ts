@@ -108,7 +108,7 @@ export interface BazelLoadReport {
 }
 
 /**
- * Multiplex load as Bazel sends it (Bazel spec §5.2, §6): unique ids from 1, a random window of
+ * Multiplex load as Bazel sends it (docs/protocol/bazel-worker.md §5.2, §6): unique ids from 1, a random window of
  * `minInFlight..maxInFlight` requests outstanding, and a random share of them cancelled while in
  * flight. Checks are left to the caller; this only observes.
  */
@@ -235,8 +235,8 @@ export interface Buck2LoadReport {
 
 /**
  * `unary` concurrent `Worker.Execute` calls (all issued at once on one HTTP/2 connection, as Buck2
- * does with `concurrency = None`, Buck2 spec §6.3, §8) while one `ExecuteStream` carries `streamed`
- * requests at the same time (spec §6.4).
+ * does with `concurrency = None`, docs/protocol/buck2-worker.md §6.3, §8) while one `ExecuteStream` carries `streamed`
+ * requests at the same time (docs/protocol/buck2-worker.md §6.4).
  */
 export async function runBuck2Load(o: { unary: number; streamed: number; timeoutMs: number }): Promise<Buck2LoadReport> {
   const started = Date.now();

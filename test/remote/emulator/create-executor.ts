@@ -8,7 +8,7 @@ export const PROFILES: readonly ProfileName[] = ["buildbuddy-proto", "buildbuddy
 
 export type AnyProfileOptions = BuildBuddyOptions & BuildfarmOptions & NativeLinkOptions & BuildbarnOptions;
 
-/** One emulated executor per profile of remote-persistent-workers.md §10.2. */
+/** One emulated executor per profile of docs/protocol/remote-executors.md §10.2. */
 export function createExecutor(profile: ProfileName, options: AnyProfileOptions = {}): RemoteExecutor {
   switch (profile) {
     case "buildbuddy-proto":

@@ -1,4 +1,4 @@
-// The executor emulator of remote-persistent-workers.md §10: REAPI-shaped actions in, one
+// The executor emulator of docs/protocol/remote-executors.md §10: REAPI-shaped actions in, one
 // profile per executor, the worker run as a child process exactly as that executor drives it.
 // Building blocks are exported one by one so other suites (reliability, benchmarks) can reuse them.
 export * from "./remote-action.js";

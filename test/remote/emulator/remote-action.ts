@@ -57,7 +57,7 @@ export interface ActionResult {
   readonly execution: ExecutionTrace;
 }
 
-/** The executor profiles of remote-persistent-workers.md §10.2. */
+/** The executor profiles of docs/protocol/remote-executors.md §10.2. */
 export type ProfileName = "buildbuddy-proto" | "buildbuddy-json" | "buildfarm" | "nativelink" | "buildbarn" | "plain";
 
 export interface RemoteExecutor {

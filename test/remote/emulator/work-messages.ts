@@ -1,8 +1,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { WorkRequestSchema, WorkResponseSchema } from "../../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../../src/protocol/frame-decoder.js";
-import { JsonValueSplitter } from "../../../src/protocol/json-splitter.js";
-import { frameMessage } from "../../../src/protocol/varint.js";
+import { FrameDecoder, frameMessage } from "../../../src/protocol/bazel/framing.js";
+import { JsonValueSplitter } from "../../../src/protocol/bazel/json-splitter.js";
 
 /** What an executor puts into one WorkRequest. Executors never set `cancel` or `verbosity`. */
 export interface ExecutorWorkRequest {

@@ -6,8 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { WorkRequestSchema, WorkResponseSchema } from "../../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../../src/protocol/frame-decoder.js";
-import { frameMessage } from "../../../src/protocol/varint.js";
+import { FrameDecoder, frameMessage } from "../../../src/protocol/bazel/framing.js";
 import { requireBuiltCli } from "../../support/paths.js";
 
 export interface Response {

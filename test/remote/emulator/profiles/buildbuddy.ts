@@ -48,7 +48,7 @@ interface Runner {
 const WORKER_STOP_WAIT_MS = 10_000;
 
 /**
- * BuildBuddy's executor (remote-persistent-workers.md §4, §10.2): recycled runners keyed by the
+ * BuildBuddy's executor (docs/protocol/remote-executors.md §4, §10.2): recycled runners keyed by the
  * byte-identical RunnerKey, a lazily started worker in the runner workspace with the first task's
  * env, expanded flagfiles, serialized REAPI Digests as input digests, `output` → stderr.
  */

@@ -29,7 +29,7 @@ interface KeyPool {
 const BUILDFARM_FLAGFILE = (arg: string): boolean => arg.startsWith("@") || arg.startsWith("--flagfile") || arg.startsWith("-flagfile");
 
 /**
- * Buildfarm's persistent executor (remote-persistent-workers.md §5, §10.2): keyed on the exec
+ * Buildfarm's persistent executor (docs/protocol/remote-executors.md §5, §10.2): keyed on the exec
  * command, init args, env and tool inputs; the worker lives in a private exec root with the tools
  * copied in; each request gets its inputs copied in and removed afterwards; the `@argfile` goes
  * to the worker unexpanded; outputs move back only on exit 0; `output` → stdout.

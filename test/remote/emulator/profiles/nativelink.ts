@@ -28,7 +28,7 @@ interface KeyPool {
 }
 
 /**
- * NativeLink's persistent workers (remote-persistent-workers.md §6, §10.2): triggered by
+ * NativeLink's persistent workers (docs/protocol/remote-executors.md §6, §10.2): triggered by
  * `supports-workers=1` plus `requires-worker-protocol`, keyed on the executable, the args up to
  * the first `@` and the wire format; requests carry **empty** `inputs` and `sandbox_dir` = the
  * action directory. What NativeLink does with `@argfile`s and `output` was not recorded: this

@@ -48,7 +48,7 @@ export interface BuildbarnOptions extends EmulatorOptions {
 }
 
 /**
- * Buildbarn (remote-persistent-workers.md §7): never persistent. With the default `action`
+ * Buildbarn (docs/protocol/remote-executors.md §7): never persistent. With the default `action`
  * platform key extractor the queue is keyed on the action's whole platform, so an action that
  * carries `persistentWorkerKey` matches no runner registered with `platform: {}`: it waits
  * `platformQueueWithNoWorkersTimeout` and then fails FAILED_PRECONDITION with the scheduler's

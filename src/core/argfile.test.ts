@@ -14,7 +14,7 @@ function dir(files: Record<string, string | Uint8Array>): string {
   return root;
 }
 
-describe("argfile expansion (bazel-worker-protocol §3.3, remote-persistent-workers §9)", () => {
+describe("argfile expansion (docs/protocol/bazel-worker.md §3.3, remote-persistent-workers §9)", () => {
   it("splits one argument per line exactly as written, on \\n, \\r\\n and \\r", () => {
     expect(splitArgfileLines("a\nb\r\nc\rd")).toEqual(["a", "b", "c", "d"]);
     expect(splitArgfileLines("  spaced  \n'quoted'\n")).toEqual(["  spaced  ", "'quoted'"]);

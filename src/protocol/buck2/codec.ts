@@ -12,6 +12,7 @@ import {
   type ExecuteResponse,
   type ExecuteResponseStream,
 } from "../../gen/buck2/worker_pb.js";
+import { errorText } from "../../errors.js";
 
 /**
  * A request message as the handlers receive it. Decoding never throws inside grpc-js (which would
@@ -25,7 +26,7 @@ function decoder<Desc extends DescMessage>(schema: Desc): (bytes: Buffer) => Dec
     try {
       return { ok: true, message: fromBinary(schema, bytes) };
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      const detail = errorText(err, { stack: false });
       return {
         ok: false,
         error: `could not decode a ${bytes.length}-byte ${schema.typeName}: ${detail}; is the client speaking Buck2's worker.proto?`,
@@ -41,7 +42,7 @@ function encoder<Desc extends DescMessage>(schema: Desc): (message: MessageShape
   };
 }
 
-/** The gRPC method paths Buck2 uses (spec §1.2). */
+/** The gRPC method paths Buck2 uses (docs/protocol/buck2-worker.md §1.2). */
 export const EXECUTE_PATH = "/worker.Worker/Execute";
 export const EXEC_PATH = "/worker.Worker/Exec";
 export const EXECUTE_STREAM_PATH = "/worker.WorkerStreaming/ExecuteStream";

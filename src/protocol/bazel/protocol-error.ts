@@ -1,4 +1,5 @@
 /** Machine-readable reasons a byte stream could not be decoded. */
+import { BridgeError } from "../../errors.js";
 export type ProtocolErrorCode =
   | "frame-too-large"
   | "varint-overflow"
@@ -11,7 +12,7 @@ export type ProtocolErrorCode =
  * A wire-level decoding failure. `offset` is the absolute byte offset in the input stream where
  * the bad frame or value starts, so the user can find it in a capture.
  */
-export class ProtocolError extends Error {
+export class ProtocolError extends BridgeError {
   override readonly name = "ProtocolError";
   constructor(
     readonly code: ProtocolErrorCode,

@@ -3,9 +3,9 @@ import {
   WorkRequestSchema,
   WorkResponseSchema,
   type WorkRequest,
-} from "../gen/bazel/worker_protocol_pb.js";
-import { ProtocolError } from "./errors.js";
-import { frameMessage } from "./varint.js";
+} from "../../gen/bazel/worker_protocol_pb.js";
+import { ProtocolError } from "./protocol-error.js";
+import { frameMessage } from "./framing.js";
 
 /** A WorkRequest as plain data, independent of the wire encoding it arrived in. */
 export interface WorkRequestData {

@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ProtocolError } from "./errors.js";
-import { encodeLengthPrefixed, LengthPrefixedDecoder } from "./length-prefix.js";
+import { encodeLengthPrefixed, FrameTooLargeError, LengthPrefixedDecoder } from "./length-prefix.js";
 
 describe("length-prefixed framing (docs/daemon.md, wire)", () => {
   it("a frame is a 4-byte big-endian length, then the payload", () => {
@@ -36,9 +35,9 @@ describe("length-prefixed framing (docs/daemon.md, wire)", () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(ProtocolError);
-    expect((err as ProtocolError).code).toBe("frame-too-large");
-    expect((err as ProtocolError).offset).toBe(6);
+    expect(err).toBeInstanceOf(FrameTooLargeError);
+    expect((err as FrameTooLargeError).message).toMatch(/frame of 11 bytes exceeds the 10-byte limit/);
+    expect((err as FrameTooLargeError).offset).toBe(6);
   });
 
   it("a partial frame stays buffered until its last byte", () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ProtocolError } from "./errors.js";
-import { FrameDecoder } from "./frame-decoder.js";
-import { encodeVarint32, frameMessage } from "./varint.js";
+import { ProtocolError } from "./protocol-error.js";
+import { encodeVarint32, FrameDecoder, frameMessage } from "./framing.js";
 
 function bytes(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n);
@@ -16,7 +15,7 @@ function decodeAll(decoder: FrameDecoder, chunks: Uint8Array[]): Uint8Array[] {
   return out;
 }
 
-describe("varint (bazel-worker-protocol §2.1: base-128 varint length)", () => {
+describe("varint (docs/protocol/bazel-worker.md §2.1: base-128 varint length)", () => {
   it("encodes lengths like protobuf's writeDelimitedTo", () => {
     expect([...encodeVarint32(0)]).toEqual([0x00]);
     expect([...encodeVarint32(1)]).toEqual([0x01]);
@@ -53,7 +52,7 @@ describe("FrameDecoder (§2.1 framing: any chunking)", () => {
     expect(got).toEqual(messages.slice(0, 5));
   });
 
-  it("handles the split varint that @bazel/worker gets wrong (0xAC | 0x02 -> 300, field-notes §2.1)", () => {
+  it("handles the split varint that @bazel/worker gets wrong (0xAC | 0x02 -> 300, docs/lessons.md §2.1)", () => {
     const frame = frameMessage(bytes(300));
     const decoder = new FrameDecoder();
     expect(decoder.push(frame.subarray(0, 1))).toEqual([]);

@@ -1,15 +1,15 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { WorkRequestSchema } from "../gen/bazel/worker_protocol_pb.js";
+import { WorkRequestSchema } from "../../gen/bazel/worker_protocol_pb.js";
 import {
   decodeWorkRequestJson,
   decodeWorkRequestProto,
   encodeWorkResponseJson,
   encodeWorkResponseProto,
-} from "./bazel-messages.js";
-import { ProtocolError } from "./errors.js";
+} from "./messages.js";
+import { ProtocolError } from "./protocol-error.js";
 
-describe("WorkResponse proto encoding (bazel-worker-protocol §1.3, §2.1)", () => {
+describe("WorkResponse proto encoding (docs/protocol/bazel-worker.md §1.3, §2.1)", () => {
   it("encodes 'hello from p1' exactly as observed from Bazel 4.2.3", () => {
     const frame = encodeWorkResponseProto({ exitCode: 0, output: "hello from p1", requestId: 0 });
     expect(frame.toString("hex")).toBe(`0f120d${Buffer.from("hello from p1").toString("hex")}`);
@@ -37,7 +37,7 @@ describe("WorkResponse proto encoding (bazel-worker-protocol §1.3, §2.1)", () 
   });
 });
 
-describe("WorkResponse JSON encoding (§2.2, spec README traps)", () => {
+describe("WorkResponse JSON encoding (docs/protocol/bazel-worker.md §2.2)", () => {
   it("always writes exitCode, output and requestId in lowerCamelCase, one object plus \\n", () => {
     const text = encodeWorkResponseJson({ exitCode: 0, output: "", requestId: 0 }).toString();
     expect(text).toBe('{"exitCode":0,"output":"","requestId":0}\n');

@@ -7,7 +7,7 @@ import {
   encodeDaemonWire,
   type ClientMessage,
   type DaemonMessage,
-} from "./daemon-messages.js";
+} from "./messages.js";
 import { LengthPrefixedDecoder } from "./length-prefix.js";
 
 function unframe(bytes: Uint8Array): Uint8Array {

@@ -5,18 +5,18 @@ import {
   encodeWorkResponseProto,
   type WorkRequestData,
   type WorkResponseData,
-} from "../../protocol/bazel-messages.js";
-import { FrameDecoder } from "../../protocol/frame-decoder.js";
-import { JsonValueSplitter } from "../../protocol/json-splitter.js";
+} from "./messages.js";
+import { FrameDecoder } from "./framing.js";
+import { JsonValueSplitter } from "./json-splitter.js";
 
-export type WireFormat = "proto" | "json";
+export type WorkMessageFormat = "proto" | "json";
 
 /**
  * The wire format behind the Bazel request loop (Bazel's WorkerMessageProcessor idea): the loop
  * never knows whether it speaks proto or JSON.
  */
 export interface WorkMessageCodec {
-  readonly format: WireFormat;
+  readonly format: WorkMessageFormat;
   /** Decodes whatever requests `chunk` completes. Throws ProtocolError on bad input. */
   push(chunk: Uint8Array): WorkRequestData[];
   /** End of input: throws when a partial message was left over. */
@@ -46,7 +46,7 @@ function decodeEach<T>(items: readonly T[], decode: (item: T) => WorkRequestData
   return out;
 }
 
-export function createCodec(format: WireFormat, maxMessageBytes: number): WorkMessageCodec {
+export function createCodec(format: WorkMessageFormat, maxMessageBytes: number): WorkMessageCodec {
   if (format === "json") {
     const splitter = new JsonValueSplitter({ maxValueBytes: maxMessageBytes });
     const state: { error?: unknown } = {};

@@ -1,3 +1,4 @@
+import { BridgeError } from "../../errors.js";
 import { encodeLengthPrefixed } from "./length-prefix.js";
 
 /**
@@ -79,7 +80,7 @@ export interface Stopping {
 export type DaemonMessage = Accepted | Refused | Output | Exit | StatusReply | Stopping;
 
 /** A message that is not valid JSON, not an object of a known type, or of another version. */
-export class DaemonMessageError extends Error {
+export class DaemonMessageError extends BridgeError {
   override readonly name = "DaemonMessageError";
 }
 

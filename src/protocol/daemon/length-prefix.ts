@@ -1,4 +1,15 @@
-import { ProtocolError } from "./errors.js";
+import { BridgeError } from "../../errors.js";
+
+/** A frame the decoder will not take; `offset` is where it starts in the stream. */
+export class FrameTooLargeError extends BridgeError {
+  override readonly name = "FrameTooLargeError";
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} (at byte offset ${offset})`);
+  }
+}
 
 /** Bytes in the big-endian length header before every frame. */
 export const LENGTH_HEADER_BYTES = 4;
@@ -36,7 +47,7 @@ export class LengthPrefixedDecoder {
     while (buf.length - at >= LENGTH_HEADER_BYTES) {
       const length = new DataView(buf.buffer, buf.byteOffset + at, LENGTH_HEADER_BYTES).getUint32(0, false);
       if (length > this.maxFrameBytes) {
-        throw new ProtocolError("frame-too-large", `frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`, this.consumed + at);
+        throw new FrameTooLargeError(`frame of ${length} bytes exceeds the ${this.maxFrameBytes}-byte limit`, this.consumed + at);
       }
       if (buf.length - at - LENGTH_HEADER_BYTES < length) break;
       frames.push(buf.slice(at + LENGTH_HEADER_BYTES, at + LENGTH_HEADER_BYTES + length));

@@ -1,6 +1,7 @@
 import type { HostResult, PreparedJob } from "../core/job.js";
-import type { ToolContext, ToolDefinition } from "../tools/define-tool.js";
+import type { ToolContext, ToolDefinition } from "../tool-api/define-tool.js";
 import { OutputSink, runCaptured } from "./output-capture.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 /**
  * Runs one job against an initialised tool with its output captured. Shared by the inline host
@@ -28,14 +29,13 @@ export async function runToolJob<S>(
     const exitCode = Number.isInteger(result?.exitCode) ? result.exitCode : 1;
     let output = joinOutput(sink.text(), result?.output ?? "");
     if (!Number.isInteger(result?.exitCode)) {
-      output = joinOutput(output, `worker-bridge: tool ${tool.name} returned no integer exitCode`);
+      output = joinOutput(output, bridgeMessage(`tool ${tool.name} returned no integer exitCode`));
     }
     return { exitCode, output, hostPid: process.pid };
   } catch (err) {
-    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
     return {
-      exitCode: 1,
-      output: joinOutput(sink.text(), `worker-bridge: tool ${tool.name} threw: ${detail}`),
+      exitCode: EXIT_CODES.failure,
+      output: joinOutput(sink.text(), bridgeMessage(`tool ${tool.name} threw: ${errorText(err)}`)),
       hostPid: process.pid,
     };
   }

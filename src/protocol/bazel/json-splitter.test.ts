@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProtocolError } from "./errors.js";
+import { ProtocolError } from "./protocol-error.js";
 import { JsonValueSplitter } from "./json-splitter.js";
 
 function split(chunks: (string | Uint8Array)[]): string[] {
@@ -10,7 +10,7 @@ function split(chunks: (string | Uint8Array)[]): string[] {
   return out;
 }
 
-describe("JsonValueSplitter (bazel-worker-protocol §2.2: JSON framing by version)", () => {
+describe("JsonValueSplitter (docs/protocol/bazel-worker.md §2.2: JSON framing by version)", () => {
   const a = '{"arguments":["--output\\u003dj2","x"],"inputs":[{"path":"a","digest":"NTg="}]}';
   const b = '{"arguments":["a}b{c","q\\"}"],"requestId":2}';
   const c = '{"cancel":true}';

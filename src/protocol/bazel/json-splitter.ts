@@ -1,4 +1,4 @@
-import { ProtocolError } from "./errors.js";
+import { ProtocolError } from "./protocol-error.js";
 
 export const DEFAULT_MAX_JSON_BYTES = 256 * 1024 * 1024;
 
@@ -14,7 +14,7 @@ function isJsonWhitespace(byte: number): boolean {
 }
 
 /** One complete top-level JSON value and the stream offset of its opening brace. */
-export interface JsonValue {
+export interface JsonValueSlice {
   readonly text: string;
   readonly offset: number;
 }
@@ -55,9 +55,9 @@ export class JsonValueSplitter {
    * values completed earlier in the same chunk are returned first and the error is thrown by the
    * next call, so good requests ahead of garbage are still answered.
    */
-  push(chunk: Uint8Array): JsonValue[] {
+  push(chunk: Uint8Array): JsonValueSlice[] {
     if (this.failed) throw this.failed;
-    const values: JsonValue[] = [];
+    const values: JsonValueSlice[] = [];
     try {
       this.scan(chunk, values);
     } catch (err) {
@@ -66,7 +66,7 @@ export class JsonValueSplitter {
     return values;
   }
 
-  private scan(chunk: Uint8Array, values: JsonValue[]): void {
+  private scan(chunk: Uint8Array, values: JsonValueSlice[]): void {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = this.depth > 0 ? 0 : -1; // where the current value begins inside `buf`
     for (let i = 0; i < buf.length; i++) {

@@ -1,5 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
+import { BridgeError } from "../errors.js";
 
 export const DEFAULT_MAX_ARGFILE_DEPTH = 32;
 /** Larger than any real params file; stops `@/dev/zero`-style inputs from filling memory. */
@@ -24,7 +25,7 @@ async function readRegularFile(path: string): Promise<Uint8Array> {
 /** Matches the argument forms Bazel and the remote executors treat as flagfiles. */
 export const FLAGFILE_PATTERN = /^(?:@|--?flagfile=)(.+)$/s;
 
-export class ArgfileError extends Error {
+export class ArgfileError extends BridgeError {
   override readonly name = "ArgfileError";
   constructor(
     message: string,
