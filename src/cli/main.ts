@@ -1,7 +1,6 @@
 import { BridgeError, bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
 import { BRIDGE_FLAGS_HELP, parseOptions, resolveDaemonMode, type BridgeOptions } from "./options.js";
-import { runtimeOptions } from "./runtime-options.js";
 
 // Every front door, the runtime and the tools are imported only by the mode that needs them: a
 // one-shot run is mostly Node's own start-up, and each module loaded adds to every build action
@@ -48,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Imported only here: the gRPC stack is the heaviest part of the bridge to load.
       const { serveBuck2 } = await import("../frontends/buck2/serve.js");
       const { createRuntime } = await import("../runtime/runtime.js");
+      const { runtimeOptions } = await import("./runtime-options.js");
       return await serveBuck2(() => createRuntime(runtimeOptions(options)), {
         socketPath: process.env.WORKER_SOCKET!,
         maxMessageBytes: options.maxMessageBytes,
@@ -57,6 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (mode === "bazel") {
       const { serveBazel } = await import("../frontends/bazel/serve.js");
       const { createRuntime } = await import("../runtime/runtime.js");
+      const { runtimeOptions } = await import("./runtime-options.js");
       return await serveBazel(() => createRuntime(runtimeOptions(options)), {
         format: options.protocol,
         maxMessageBytes: options.maxMessageBytes,
@@ -74,6 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const { serveOneShot } = await import("../frontends/oneshot/serve.js");
     const { createRuntime } = await import("../runtime/runtime.js");
+    const { runtimeOptions } = await import("./runtime-options.js");
     // One process, one job: hosting the tool in a child would only add a process start.
     return await serveOneShot(() => createRuntime(runtimeOptions(options, { host: "inline", startupArgs })), { requestArgs });
   } catch (err) {
