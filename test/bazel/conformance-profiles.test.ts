@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { startMarker } from "../support/job-started.js";
 import { PROFILES, killAllWorkers, type Request } from "./harness/fake-bazel.js";
 import { sleep, startProbeWorker, stopCleanly } from "./harness/probe-worker.js";
 
@@ -19,6 +20,7 @@ describe.each(PROFILES)("profile %s", (profile) => {
     for (let cut = 1; cut < bytes.length; cut++) {
       const p = w.expect(req);
       w.writeRaw(bytes.subarray(0, cut));
+      // A gap, not a synchronisation: it lets the halves reach the worker as separate reads.
       await sleep(1);
       w.writeRaw(bytes.subarray(cut));
       const r = await p;
@@ -93,8 +95,9 @@ describe.each(PROFILES)("profile %s", (profile) => {
 
   it("§12.5.11 stdin EOF exits 0 within the deadline, also with a request in flight", async () => {
     const w = start(profile, { extra: ["--shutdown-grace-ms=500"] });
-    const hung = w.request({ arguments: ["--hang"] }).catch(() => undefined);
-    await sleep(100);
+    const running = startMarker();
+    const hung = w.request({ arguments: [running.arg, "--hang"] }).catch(() => undefined);
+    await running.reached();
     const exit = await w.closeStdin(4000);
     await hung;
     expect(exit.code, w.diagnostics()).toBe(0);

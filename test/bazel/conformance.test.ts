@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { startMarker } from "../support/job-started.js";
 import { CLI, REPO_ROOT } from "../support/paths.js";
 import { bazelDigest, bazelExpandFlagfiles, splitActionArgv } from "./harness/bazel-action.js";
 import { FakeBazel, isJson, killAllWorkers, type Profile } from "./harness/fake-bazel.js";
@@ -41,9 +42,10 @@ describe.each(MULTIPLEX_PROFILES)("multiplex, profile %s", (profile) => {
 
   it("§12.5.5 a cancel for a running request gets exactly one response", async () => {
     const w = start(profile, { multiplex: true });
-    const hung = w.request({ requestId: 7, arguments: ["--hang"] });
+    const running = startMarker();
+    const hung = w.request({ requestId: 7, arguments: [running.arg, "--hang"] });
     const other = w.request({ requestId: 8, arguments: ["--sleep=300", "--echo=other"] });
-    await sleep(100);
+    await running.reached();
     w.cancel(7);
     const r = await hung;
     if (!isJson(profile)) expect(r.wasCancelled).toBe(true);
@@ -55,10 +57,11 @@ describe.each(MULTIPLEX_PROFILES)("multiplex, profile %s", (profile) => {
   });
 
   it("§12.5.5 a cancel after completion gets no response, and no was_cancelled is ever unsolicited", async () => {
-    const w = start(profile, { multiplex: true });
+    const w = start(profile, { multiplex: true, extra: ["--log-level=debug"] });
     await w.request({ requestId: 3, arguments: ["--echo=done"] });
     w.cancel(3);
-    await sleep(150);
+    // The bridge has read the cancel and decided: any answer to it would be on its way by now.
+    await w.waitForLog(/ignoring cancel for a request that is not running/);
     expect((await w.request({ requestId: 4, arguments: ["--echo=next"] })).output).toBe("next");
     expect(w.received.map((r) => r.requestId)).toEqual([3, 4]);
     expect(w.received.every((r) => !r.wasCancelled)).toBe(true);
@@ -80,8 +83,9 @@ describe("singleplex details", () => {
     "§12.5.5 a singleplex cancel (02 20 01 / {\"cancel\":true}) ends the running request with one answer (%s)",
     async (profile) => {
       const w = start(profile);
-      const hung = w.request({ arguments: ["--hang"] });
-      await sleep(100);
+      const running = startMarker();
+      const hung = w.request({ arguments: [running.arg, "--hang"] });
+      await running.reached();
       const cancelBytes = w.encode({ cancel: true });
       expect(isJson(profile) ? cancelBytes.toString() : cancelBytes.toString("hex")).toBe(isJson(profile) ? '{"cancel":true}' : "022001");
       w.cancel(0);

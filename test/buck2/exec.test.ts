@@ -21,6 +21,7 @@ import {
   type WorkerRef,
 } from "./harness/index.js";
 import { HarnessPool } from "./helpers.js";
+import { startMarker } from "../support/job-started.js";
 
 const pool = new HarnessPool();
 let buck2: FakeBuck2;
@@ -83,8 +84,9 @@ describe("Buck2 Worker/Exec and cancellation", () => {
 
   test("Exec: a cancel event aborts the running job; the single response has a non-zero exit and says it was cancelled (issue rule 2, §9)", async () => {
     const exec = openExec();
-    exec.send(command(["--echo=started", "--hang"]));
-    await delay(300);
+    const running = startMarker();
+    exec.send(command(["--echo=started", running.arg, "--hang"]));
+    await running.reached();
     exec.send(cancel());
     const { err, response } = await exec.result;
     expect(err).toBeNull();
@@ -110,16 +112,17 @@ describe("Buck2 Worker/Exec and cancellation", () => {
 
   test("Execute: a call cancelled by the client (RST_STREAM) aborts its job (§9)", async () => {
     const before = cancelledCount();
+    const running = startMarker();
     const call = client.makeUnaryRequest(
       EXECUTE_PATH,
       serializeCommand,
       deserializeResponse,
-      executeCommand({ argv: ["--echo=rst-marker", "--hang"] }),
+      executeCommand({ argv: ["--echo=rst-marker", running.arg, "--hang"] }),
       new Metadata(),
       {},
       () => undefined,
     );
-    await delay(400);
+    await running.reached();
     call.cancel();
     // The dispatcher logs every finished request at info level, with how it ended.
     expect(await waitForCancelled(before, 1)).toBe(1);
@@ -129,9 +132,10 @@ describe("Buck2 Worker/Exec and cancellation", () => {
     const before = cancelledCount();
     const stream = openExecuteStream(client);
     stream.on("error", () => undefined); // the cancel surfaces as a CANCELLED status here
-    stream.write(create(ExecuteCommandStreamSchema, { id: 0n, request: executeCommand({ argv: ["--hang"] }) }));
-    stream.write(create(ExecuteCommandStreamSchema, { id: 1n, request: executeCommand({ argv: ["--hang"] }) }));
-    await delay(400);
+    const running = [startMarker(), startMarker()];
+    stream.write(create(ExecuteCommandStreamSchema, { id: 0n, request: executeCommand({ argv: [running[0]!.arg, "--hang"] }) }));
+    stream.write(create(ExecuteCommandStreamSchema, { id: 1n, request: executeCommand({ argv: [running[1]!.arg, "--hang"] }) }));
+    await Promise.all(running.map((m) => m.reached()));
     stream.cancel();
     expect(await waitForCancelled(before, 2)).toBe(2);
   });

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";
+import { startMarker } from "../support/job-started.js";
 import { BRIDGE_CLI, bridgeExe, delay, descendants, isAlive, killQuietly } from "./harness/index.js";
 import { HarnessPool, makeProjectRoot } from "./helpers.js";
 
@@ -31,11 +32,12 @@ describe("Buck2 worker lifecycle", () => {
     // The default (process) host: the tool runs in child processes, which must go down with us.
     const worker = buck2.defineWorker({ exe: bridgeExe("--tool", "probe", "--shutdown-grace-ms", "300") });
     await buck2.runAction({ worker, args: ["--echo=up"] });
+    const running = [startMarker(), startMarker()];
     const inFlight = [
-      buck2.runAction({ worker, args: ["--echo=one", "--sleep=60000"] }),
-      buck2.runAction({ worker, args: ["--echo=two", "--hang"] }),
+      buck2.runAction({ worker, args: ["--echo=one", running[0]!.arg, "--sleep=60000"] }),
+      buck2.runAction({ worker, args: ["--echo=two", running[1]!.arg, "--hang"] }),
     ];
-    await delay(500);
+    await Promise.all(running.map((m) => m.reached()));
     const report = await buck2.endCommand();
     const [w] = report.workers;
     expect(w!.exit).toEqual({ code: 0, signal: null });
@@ -51,12 +53,14 @@ describe("Buck2 worker lifecycle", () => {
 
   test("SIGTERM: new requests are refused with a response (not UNAVAILABLE) while in-flight ones finish within the grace (§10, §6.3)", async () => {
     const buck2 = pool.create();
-    const worker = buck2.defineWorker({ exe: bridgeExe("--tool", "probe", "--host", "inline", "--shutdown-grace-ms", "5000") });
+    const worker = buck2.defineWorker({ exe: bridgeExe("--tool", "probe", "--host", "inline", "--shutdown-grace-ms", "5000", "--log-level", "info") });
     await buck2.runAction({ worker, args: ["--echo=up"] });
-    const inFlight = buck2.runAction({ worker, args: ["--sleep=2500", "--echo=finished in the grace"] });
-    await delay(700);
+    const running = startMarker();
+    const inFlight = buck2.runAction({ worker, args: [running.arg, "--sleep=2500", "--echo=finished in the grace"] });
+    await running.reached();
     process.kill(buck2.worker(worker)!.pid!, "SIGTERM");
-    await delay(200);
+    // The worker logs "stopping" as it starts refusing new work.
+    expect(await waitFor(() => /info: stopping reason=SIGTERM/.test(buck2.worker(worker)!.logs.stderr), 10_000)).toBe(true);
     const refused = await buck2.runAction({ worker, args: ["--echo=too late"] });
     expect(refused.kind).toBe("failed");
     if (refused.kind === "failed") expect(refused.stderr).toMatch(/was not run because the worker is shutting down \(received SIGTERM\)/);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MODES, delay, encodeRequest, killAllWorkers, startWorker, waitForDeath, type BazelWorkerProcess, type Response } from "./helpers/bazel-client.js";
+import { startMarker } from "../support/job-started.js";
 import { processHostUnavailable } from "./helpers/process-host.js";
 
 const FAULT_TOOL = fileURLToPath(new URL("./fixtures/fault-tool.mjs", import.meta.url));
@@ -104,8 +105,9 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     const w = startWorker({ protocol });
     w.send({ requestId: id(1), arguments: ["--echo=before"] });
     await w.waitForResponses(1);
-    w.send({ requestId: id(2), arguments: ["--sleep=30000"] });
-    await delay(200);
+    const running = startMarker();
+    w.send({ requestId: id(2), arguments: [running.arg, "--sleep=30000"] });
+    await running.reached();
     w.kill("SIGKILL");
     const exit = await w.waitForExit(10_000);
     expect(exit.signal).toBe("SIGKILL");
@@ -119,8 +121,9 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     // Warm up first: a cancel that lands before the request starts is answered without running it.
     w.send({ requestId: id(3), arguments: ["--ok"] });
     await nextResponses(w, base, 1);
-    w.send({ requestId: id(1), arguments: ["--ignore-abort"] });
-    await delay(300);
+    const pidFile = join(dir, `pid-ignore-abort-${tag}`);
+    w.send({ requestId: id(1), arguments: [`--pid-file=${pidFile}`, "--ignore-abort"] });
+    await waitForFile(pidFile);
     w.send({ requestId: id(1), cancel: true });
     const [r] = await nextResponses(w, base + 1, 1, 20_000);
     expect(r!.requestId).toBe(id(1));
@@ -216,9 +219,10 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
         await w.waitForResponses(i + 1);
         ids.push(0);
       }
-      w.send({ arguments: ["--sleep=20000"] });
+      const running = startMarker();
+      w.send({ arguments: [running.arg, "--sleep=20000"] });
       ids.push(0);
-      await delay(200);
+      await running.reached();
     }
     w.kill("SIGTERM");
     const exit = await w.waitForExit(10_000);

@@ -12,6 +12,7 @@ import type { ExecuteResponse } from "../../src/gen/buck2/worker_pb.js";
 import { CLI, delay, waitForDeath } from "./helpers/bazel-client.js";
 import { executeCommand, killAllBuck2Workers, startBuck2Worker, type Buck2Worker, type CallOutcome } from "./helpers/buck2-worker.js";
 import { processHostUnavailable } from "./helpers/process-host.js";
+import { startMarker } from "../support/job-started.js";
 
 const FAULT_TOOL = fileURLToPath(new URL("./fixtures/fault-tool.mjs", import.meta.url));
 
@@ -161,8 +162,10 @@ describe.each([
 
   it("SIGTERM during load: every accepted call answered, prompt exit without SIGKILL, no survivors (docs/protocol/buck2-worker.md §10, §15 scenario 10)", async () => {
     const w = await startBuck2Worker({ streaming });
-    const calls = Array.from({ length: 40 }, (_, i) => run(w, [`--sleep=${100 + ((i * 53) % 600)}`, `--echo=c${i}`]));
-    await delay(300);
+    const running = startMarker();
+    const calls = Array.from({ length: 40 }, (_, i) => run(w, [...(i === 0 ? [running.arg] : []), `--sleep=${100 + ((i * 53) % 600)}`, `--echo=c${i}`]));
+    // Calls are accepted and running when the signal comes.
+    await running.reached();
     const report = await within(w.worker.terminate(10_000), 15_000, "terminate");
     const outcomes = await Promise.all(calls);
     expect(report.neededSigkill).toBe(false);
@@ -278,7 +281,7 @@ describe("Buck2 front door: WORKER_SOCKET faults (docs/protocol/buck2-worker.md 
     const first = await startBuck2Worker({});
     const socketPath = first.worker.dir.socketPath;
     first.worker.kill();
-    await delay(300);
+    while (first.worker.exited === undefined) await delay(20);
     expect(existsSync(socketPath)).toBe(true);
     const child = spawn(process.execPath, [CLI, "--tool", "probe"], { env: { ...process.env, WORKER_SOCKET: socketPath }, stdio: "ignore" });
     const watchdog = setTimeout(() => child.kill("SIGKILL"), 20_000);

@@ -1,16 +1,15 @@
 // Property-based tests for the three parsers that see untrusted bytes: the varint frame decoder,
 // the JSON value splitter (docs/protocol/bazel-worker.md §2.1, §2.2) and argfile expansion (docs/protocol/bazel-worker.md §3.3).
 // Each property runs a bounded number of cases (~1–2 s) so the suite stays lean on a 2-core box.
-import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createCodec } from "../../src/protocol/bazel/codec.js";
-import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
 import { ArgfileError, expandArgfiles } from "../../src/core/argfile.js";
 import type { WorkRequestData } from "../../src/protocol/bazel/messages.js";
 import { ProtocolError } from "../../src/protocol/bazel/protocol-error.js";
-import { FrameDecoder, frameMessage } from "../../src/protocol/bazel/framing.js";
+import { FrameDecoder } from "../../src/protocol/bazel/framing.js";
 import { JsonValueSplitter } from "../../src/protocol/bazel/json-splitter.js";
+import { encodeWorkRequest, frame } from "../support/bazel-client/index.js";
 
 const RUNS = 300;
 
@@ -83,7 +82,7 @@ describe("FrameDecoder properties (docs/protocol/bazel-worker.md §2.1: a messag
   it("300 random frame streams (1–3-byte varints) × random chunkings: identical frames, bodies and offsets", () => {
     fc.assert(
       fc.property(bodies, chunkCuts, (msgs, cuts) => {
-        const framed = msgs.map((m) => frameMessage(m));
+        const framed = msgs.map((m) => frame(m));
         const stream = concat(framed);
         const { items, error } = drive(new FrameDecoder(), chunk(stream, cuts));
         expect(error).toBeUndefined();
@@ -243,7 +242,7 @@ describe("WorkRequest codecs on mutated streams: valid requests, then at most on
   it("300 proto streams with 1–3 random mutations (flip, insert, delete, truncate) × random chunkings: every decoded request well-formed, anything else one sticky ProtocolError", () => {
     fc.assert(
       fc.property(protoRequests, fc.array(mutation, { minLength: 1, maxLength: 3 }), chunkCuts, (reqs, muts, cuts) => {
-        const stream = concat(reqs.map((r) => frameMessage(toBinary(WorkRequestSchema, create(WorkRequestSchema, r)))));
+        const stream = concat(reqs.map((r) => frame(encodeWorkRequest(r))));
         const bad = mutate(stream, muts);
         const { items, error } = drive(createCodec("proto", 1 << 20), chunk(bad, cuts));
         items.forEach(assertValidRequest);

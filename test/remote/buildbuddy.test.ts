@@ -11,9 +11,7 @@ import {
 } from "./emulator/index.js";
 import { diagnostics, pidOf, useExecutor } from "./support.js";
 import { resolve } from "node:path";
-import { fromBinary } from "@bufbuild/protobuf";
-import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../src/protocol/bazel/framing.js";
+import { decodeWorkRequest, FrameReader } from "../support/bazel-client/index.js";
 
 const OUTS = ["out/a.txt", "out/b.txt"];
 
@@ -71,9 +69,9 @@ describe("BuildBuddy, proto (§4, §10.2 buildbuddy-proto)", () => {
     await bb.execute(probeAction("buildbuddy-proto", ["--echo=wire"]));
     const last = sent.at(-1)!;
     expect(last.wire).toBe("proto");
-    const frames = new FrameDecoder().push(last.bytes);
+    const frames = new FrameReader().push(last.bytes);
     expect(frames).toHaveLength(1);
-    const decoded = fromBinary(WorkRequestSchema, frames[0]!.body);
+    const decoded = decodeWorkRequest(frames[0]!);
     expect(decoded.requestId).toBe(0);
     expect(decoded.arguments).toEqual(["--echo=wire"]);
     const byPath = new Map(decoded.inputs.map((i) => [i.path, decodeDigestProto(i.digest)]));

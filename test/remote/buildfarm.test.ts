@@ -1,8 +1,6 @@
 // Buildfarm profile (docs/protocol/remote-executors.md §5, §10.2, scenario §10.3 5).
-import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../src/protocol/bazel/framing.js";
+import { decodeWorkRequest, FrameReader } from "../support/bazel-client/index.js";
 import { bridgeWorker, workerAction, type RemoteAction, type SentRequest } from "./emulator/index.js";
 import { diagnostics, useExecutor } from "./support.js";
 
@@ -27,8 +25,8 @@ describe("Buildfarm (§5, §10.2 buildfarm)", () => {
     const result = await bf.execute(probeAction(["--cwd", "--echo=from argfile", "--write=out/a.txt=BF"]));
     expect(result.status.code).toBe("OK");
     expect(result.exitCode).toBe(0);
-    const body = new FrameDecoder().push(sent[0]!.bytes)[0]!.body;
-    const request = fromBinary(WorkRequestSchema, body);
+    const body = new FrameReader().push(sent[0]!.bytes)[0]!;
+    const request = decodeWorkRequest(body);
     expect(request.arguments).toEqual([`@${ARGFILE}`]);
     expect(request.requestId).toBe(0);
     const lines = diagnostics(result);

@@ -1,8 +1,6 @@
 // NativeLink profile (docs/protocol/remote-executors.md §6, §10.2, scenario §10.3 6).
-import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { WorkRequestSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder } from "../../src/protocol/bazel/framing.js";
+import { decodeWorkRequest, FrameReader } from "../support/bazel-client/index.js";
 import { createExecutor as useExecutorNow, workerAction, type RemoteAction, type SentRequest } from "./emulator/index.js";
 import { diagnostics, useExecutor } from "./support.js";
 
@@ -27,7 +25,7 @@ describe("NativeLink (§6, §10.2 nativelink)", () => {
     const result = await nl.execute(probeAction(["--cwd", "--echo=sandboxed", "--write=out/deep/a.txt=NL"]));
     expect(result.status.code).toBe("OK");
     expect(result.exitCode).toBe(0);
-    const request = fromBinary(WorkRequestSchema, new FrameDecoder().push(sent[0]!.bytes)[0]!.body);
+    const request = decodeWorkRequest(new FrameReader().push(sent[0]!.bytes)[0]!);
     expect(request.inputs).toEqual([]);
     expect(request.sandboxDir).toMatch(/\/actions\/d/);
     expect(request.arguments).toEqual([`@${ARGFILE}`]);
@@ -77,7 +75,8 @@ describe("NativeLink (§6, §10.2 nativelink)", () => {
       const a = await quick.execute(probeAction(["--echo=a"]));
       const b = await quick.execute(probeAction(["--echo=b"]));
       expect(b.execution.workerPid).toBe(a.execution.workerPid);
-      await new Promise((r) => setTimeout(r, 4_000));
+      // The idle timer stops the worker: wait for that process to be gone, not for a guessed time.
+      expect(await processGone(a.execution.workerPid!, 20_000)).toBe(true);
       const c = await quick.execute(probeAction(["--echo=c"]));
       expect(c.execution.workerStarted).toBe(true);
       expect(c.execution.workerPid).not.toBe(a.execution.workerPid);
@@ -92,3 +91,16 @@ describe("NativeLink (§6, §10.2 nativelink)", () => {
     expect(new Set(results.map((r) => r.execution.workerPid)).size).toBe(4);
   });
 });
+
+async function processGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,5 +1,6 @@
 // Crash isolation and crash-loop detection, driven through the Bazel front door (proto).
 import { afterEach, describe, expect, it } from "vitest";
+import { startMarker } from "../support/job-started.js";
 import { BazelBridge, FIXTURE_TOOL, isAlive, killAllBridges, pidOf } from "./helpers/bazel-client.js";
 
 afterEach(() => killAllBridges());
@@ -8,9 +9,10 @@ describe("crash isolation (issue 4 §3; docs/lessons.md §6 #6)", () => {
   it("a process that exits mid-request fails only its request, naming the exit code; others finish; it is replaced", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--tools", "2", "--concurrency", "2"] });
     const survivor = b.response(1);
-    b.send(1, ["--pid", "--sleep=1500", "--echo=survived"]);
-    // Give request 1 its own process first, so the crash happens on the other one.
-    await new Promise((r) => setTimeout(r, 300));
+    const running = startMarker();
+    b.send({ requestId: 1, arguments: ["--pid", running.arg, "--sleep=1500", "--echo=survived"] });
+    // Request 1 runs in its own process first, so the crash happens on the other one.
+    await running.reached();
     const crashed = await b.request(2, ["--pid", "--crash"]);
     expect(crashed.exitCode).toBe(70);
     expect(crashed.output).toMatch(/tool process \d+ \(probe\) exited with code 70 while running request 2; its stderr was empty/);

@@ -1,6 +1,7 @@
 // Recycling, cancellation reaching the tool, hard cancel, shutdown and orphan prevention, driven
 // through the Bazel front door (proto).
 import { afterEach, describe, expect, it } from "vitest";
+import { startMarker } from "../support/job-started.js";
 import { BazelBridge, FIXTURE_TOOL, childPids, isAlive, killAllBridges, pidOf, waitUntil } from "./helpers/bazel-client.js";
 
 afterEach(() => killAllBridges());
@@ -44,8 +45,9 @@ describe("cancellation reaches the tool (issue 4 §6; docs/lessons.md §6 #7)", 
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--concurrency", "2"] });
     const pid = pidOf(await b.request(1, ["--pid"]));
     const answer = b.response(2);
-    b.send(2, ["--hang"]);
-    await new Promise((r) => setTimeout(r, 300));
+    const running = startMarker();
+    b.send({ requestId: 2, arguments: [running.arg, "--hang"] });
+    await running.reached();
     b.cancel(2);
     const r = await answer;
     expect(r.wasCancelled).toBe(true);
@@ -58,8 +60,8 @@ describe("cancellation reaches the tool (issue 4 §6; docs/lessons.md §6 #7)", 
     const b = new BazelBridge({ args: ["--tool", FIXTURE_TOOL, "--host", "process", "--abort-grace-ms", "300", "--log-level", "warn"] });
     const pid = pidOf(await b.request(1, ["--pid"]));
     const answer = b.response(2);
-    b.send(2, ["--ignore-abort=60000"]);
-    await new Promise((r) => setTimeout(r, 300));
+    b.send({ requestId: 2, arguments: ["--raw-stderr=request 2 running", "--ignore-abort=60000"] });
+    await b.waitForStderr(/line=request 2 running/);
     b.cancel(2);
     const r = await answer;
     expect(r.wasCancelled).toBe(true);
@@ -77,7 +79,7 @@ describe("hard cancel grace (issue 4 §6)", () => {
   it("a job aborted while its process is still loading the tool is not killed for it: the tool runs and sees the abort", async () => {
     const b = new BazelBridge({ args: ["--tool", FIXTURE_TOOL, "--host", "process", "--abort-grace-ms", "300", "--slow-init=1000"] });
     const answer = b.response(1);
-    b.send(1, ["--aborted?", "--pid"]);
+    b.send({ requestId: 1, arguments: ["--aborted?", "--pid"] });
     // Cancel once the job is on its way to a tool process, which is still in its 1 s init (longer than the grace).
     expect(await waitUntil(() => childPids(b.pid).length > 0)).toBe(true);
     b.cancel(1);
@@ -96,7 +98,7 @@ describe("shutdown and orphans (issue 4 §7; docs/lessons.md §6 #10)", () => {
   ])("%s stops every tool process cleanly", async (_name, stop) => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--tools", "2", "--concurrency", "2"] });
     const answers = [1, 2].map((id) => b.response(id));
-    for (const id of [1, 2]) b.send(id, ["--pid", "--sleep=400"]);
+    for (const id of [1, 2]) b.send({ requestId: id, arguments: ["--pid", "--sleep=400"] });
     const pids = (await Promise.all(answers)).map(pidOf);
     expect(new Set(pids).size).toBe(2);
     stop(b);
@@ -108,12 +110,13 @@ describe("shutdown and orphans (issue 4 §7; docs/lessons.md §6 #10)", () => {
   it("when the bridge is SIGKILLed, its tool processes notice and exit (no orphans)", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--tools", "2", "--concurrency", "2"] });
     const answers = [1, 2].map((id) => b.response(id));
-    for (const id of [1, 2]) b.send(id, ["--pid", "--sleep=400"]);
+    for (const id of [1, 2]) b.send({ requestId: id, arguments: ["--pid", "--sleep=400"] });
     const pids = (await Promise.all(answers)).map(pidOf);
     expect(childPids(b.pid).sort()).toEqual([...pids].sort());
     // One of them busy at the moment of death.
-    b.send(3, ["--hang"]);
-    await new Promise((r) => setTimeout(r, 200));
+    const running = startMarker();
+    b.send({ requestId: 3, arguments: [running.arg, "--hang"] });
+    await running.reached();
     b.kill("SIGKILL");
     await b.exited;
     const gone = await waitUntil(() => pids.every((p) => !isAlive(p)), 5_000);

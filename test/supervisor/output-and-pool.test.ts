@@ -12,14 +12,15 @@ describe.each(["process", "inline"] as const)("per-request output, --host=%s (is
     expect(r.output).toBe("to-stdout\nto-stderr\nresult");
     expect(await b.end()).toEqual({ code: 0, signal: null });
     // Every stdout byte was part of a well-formed response frame.
-    expect(b.decoder.bufferedBytes).toBe(0);
+    expect(b.pendingStdout).toBe(0);
+    expect(b.garbage).toBeUndefined();
     expect(b.stderr).not.toContain("to-stdout");
   });
 
   it("concurrent jobs' prints are attributed to their own job (multiplex)", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", host, "--concurrency", "4"] });
     const answers = [1, 2, 3, 4].map((id) => b.response(id));
-    for (const id of [1, 2, 3, 4]) b.send(id, [`--stdout=a${id}`, `--sleep=${50 * (5 - id)}`, `--stderr=b${id}`]);
+    for (const id of [1, 2, 3, 4]) b.send({ requestId: id, arguments: [`--stdout=a${id}`, `--sleep=${50 * (5 - id)}`, `--stderr=b${id}`] });
     const rs = await Promise.all(answers);
     for (const r of rs) expect(r.output).toBe(`a${r.requestId}\nb${r.requestId}\n`);
     await b.end();
@@ -42,9 +43,11 @@ describe("tool process output hygiene (issue 4 §1; docs/lessons.md §6 #1)", ()
 
 describe("pool (issue 4 §2)", () => {
   it("starts no tool process before the first request (lazy) and reuses it afterwards", async () => {
-    const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process"] });
-    // The bridge is up once it answered something; before that, give it time to (not) start a child.
-    await new Promise((r) => setTimeout(r, 500));
+    const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--log-level", "debug"] });
+    // A cancel for no request is read, logged and ignored: once it is logged the bridge is serving
+    // (an eager pool would have started its processes by then), and no job was ever sent.
+    b.cancel(99);
+    await b.waitForStderr(/ignoring cancel for a request that is not running/);
     expect(childPids(b.pid)).toEqual([]);
     const first = pidOf(await b.request(0, ["--pid"]));
     const second = pidOf(await b.request(0, ["--pid"]));
@@ -57,7 +60,7 @@ describe("pool (issue 4 §2)", () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "process", "--tools", "2", "--concurrency", "4"] });
     const warm = pidOf(await b.request(9, ["--pid"]));
     const answers = [1, 2, 3].map((id) => b.response(id));
-    for (const id of [1, 2, 3]) b.send(id, ["--pid", "--sleep=600"]);
+    for (const id of [1, 2, 3]) b.send({ requestId: id, arguments: ["--pid", "--sleep=600"] });
     const pids = (await Promise.all(answers)).map(pidOf);
     expect(new Set(pids).size).toBe(2);
     expect(pids).toContain(warm);
@@ -72,7 +75,7 @@ describe("pool (issue 4 §2)", () => {
     });
     const ids = [1, 2, 3, 4, 5, 6];
     const answers = ids.map((id) => b.response(id));
-    for (const id of ids) b.send(id, ["--pid", "--sleep=300", "--max-concurrent"]);
+    for (const id of ids) b.send({ requestId: id, arguments: ["--pid", "--sleep=300", "--max-concurrent"] });
     const rs = await Promise.all(answers);
     expect(new Set(rs.map(pidOf)).size).toBe(2);
     for (const r of rs) {

@@ -1,17 +1,14 @@
 // Issue 5 §1: `worker-bridge --tool tsc` through every front door of the built bridge — Bazel proto
 // (singleplex, with input digests), Bazel JSON (multiplex), Buck2 Execute and ExecuteStream — each
 // answering like a cold tsc across a no-change build, an edit and a type error.
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { WorkRequestSchema, WorkResponseSchema } from "../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder, frameMessage } from "../../src/protocol/bazel/framing.js";
 import { bridgeExe, BRIDGE_CLI } from "../buck2/harness/index.js";
 import { HarnessPool, makeProjectRoot } from "../buck2/helpers.js";
+import { BazelWorker, killAllWorkers } from "../support/bazel-client/index.js";
 import { coldTsc, listFiles, TS_DIRS, writeTree } from "./harness.js";
 
 const FILES = ["tsconfig.json", "src/a.ts", "src/b.ts"];
@@ -34,9 +31,8 @@ function fixture(root: string): void {
 }
 
 const roots: string[] = [];
-const children: ChildProcessWithoutNullStreams[] = [];
 afterAll(() => {
-  for (const c of children) c.kill("SIGKILL");
+  killAllWorkers(true);
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
@@ -59,66 +55,42 @@ function reference(a: string): { exitCode: number; output: string; files: Record
   return { exitCode: r.exitCode, output: r.output, files: Object.fromEntries(r.files) };
 }
 
-function spawnBazelWorker(root: string, protocol: "proto" | "json"): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [BRIDGE_CLI, "--tool", "tsc", `--protocol=${protocol}`, "--persistent_worker"], { cwd: root });
-  children.push(child);
-  // A watchdog: never let a silent worker hang the suite.
-  setTimeout(() => child.kill("SIGKILL"), 170_000).unref();
-  return child;
+function spawnBazelWorker(root: string, protocol: "proto" | "json"): BazelWorker {
+  // The watchdog never lets a silent worker hang the suite.
+  return new BazelWorker({ argv: [BRIDGE_CLI, "--tool", "tsc", `--protocol=${protocol}`, "--persistent_worker"], wire: protocol, cwd: root, watchdogMs: 170_000 });
 }
 
 describe("Bazel", () => {
   test("proto, singleplex, with input digests", async () => {
     const root = newRoot();
-    const child = spawnBazelWorker(root, "proto");
-    const decoder = new FrameDecoder();
-    const waiting: ((body: Uint8Array) => void)[] = [];
-    child.stdout.on("data", (chunk: Buffer) => {
-      for (const frame of decoder.push(chunk)) waiting.shift()?.(frame.body);
-    });
+    const worker = spawnBazelWorker(root, "proto");
     for (const step of STEPS) {
       writeFileSync(join(root, "src/a.ts"), step.a);
       rmSync(join(root, "out"), { recursive: true, force: true });
       const inputs = FILES.map((p) => ({ path: p, digest: Buffer.from(createHash("sha256").update(readFileSync(join(root, p))).digest("hex")) }));
-      const request = create(WorkRequestSchema, { arguments: ["-p", "tsconfig.json"], inputs, requestId: 0 });
-      const body = await new Promise<Uint8Array>((resolve) => {
-        waiting.push(resolve);
-        child.stdin.write(frameMessage(toBinary(WorkRequestSchema, request)));
-      });
-      const response = fromBinary(WorkResponseSchema, body);
+      const answer = worker.response(0, 170_000);
+      worker.send({ arguments: ["-p", "tsconfig.json"], inputs, requestId: 0 });
+      const response = await answer;
       const cold = reference(step.a);
       expect(response.output, step.name).toBe(cold.output);
       expect(response.exitCode, step.name).toBe(cold.exitCode);
       expect(outputsOf(root), step.name).toEqual(cold.files);
     }
-    child.stdin.end();
+    worker.closeStdin();
   });
 
   test("JSON, multiplex: two targets in flight at once", async () => {
     const [r1, r2] = [newRoot(), newRoot()];
-    const child = spawnBazelWorker(r1, "json");
-    const pending = new Map<number, (r: { exitCode?: number; output?: string }) => void>();
-    let buffer = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf("\n"); nl !== -1; nl = buffer.indexOf("\n")) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (!line) continue;
-        const r = JSON.parse(line) as { requestId?: number; exitCode?: number; output?: string };
-        pending.get(r.requestId ?? 0)?.(r);
-      }
-    });
+    const worker = spawnBazelWorker(r1, "json");
     let id = 1;
-    const send = (root: string) =>
-      new Promise<{ exitCode?: number; output?: string }>((resolve) => {
-        const requestId = id++;
-        pending.set(requestId, resolve);
-        // Each target names its own tsconfig; both share the worker's cwd (r1), as in Bazel's execroot.
-        const project = join(root, "tsconfig.json");
-        child.stdin.write(JSON.stringify({ arguments: ["-p", project], inputs: [], requestId }) + "\n");
-      });
+    const send = (root: string) => {
+      const requestId = id++;
+      const answer = worker.response(requestId, 170_000);
+      // Each target names its own tsconfig; both share the worker's cwd (r1), as in Bazel's execroot.
+      const project = join(root, "tsconfig.json");
+      worker.send({ arguments: ["-p", project], inputs: [], requestId });
+      return answer;
+    };
     for (const step of STEPS) {
       for (const r of [r1, r2]) {
         writeFileSync(join(r, "src/a.ts"), step.a);
@@ -127,14 +99,14 @@ describe("Bazel", () => {
       const [a, b] = await Promise.all([send(r1), send(r2)]);
       const cold = reference(step.a);
       for (const [root, res] of [[r1, a], [r2, b]] as const) {
-        expect(res.exitCode ?? 0, step.name).toBe(cold.exitCode);
+        expect(res.exitCode, step.name).toBe(cold.exitCode);
         // Paths in diagnostics are relative to the worker's cwd: r1's appear as in the reference.
-        if (root === r1) expect(res.output ?? "", step.name).toBe(cold.output);
-        else expect((res.output ?? "").replaceAll(`../${root.split("/").pop()}/`, ""), step.name).toBe(cold.output);
+        if (root === r1) expect(res.output, step.name).toBe(cold.output);
+        else expect(res.output.replaceAll(`../${root.split("/").pop()}/`, ""), step.name).toBe(cold.output);
         expect(outputsOf(root), step.name).toEqual(cold.files);
       }
     }
-    child.stdin.end();
+    worker.closeStdin();
   });
 });
 

@@ -2,15 +2,14 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { WorkRequestSchema } from "../../../src/gen/bazel/worker_protocol_pb.js";
+import { encodeWorkRequest, encodeWorkRequestJson, frame, ResponseStream, type WorkRequest, type WorkResponse } from "../../support/bazel-client/index.js";
 import { requireBuiltCli } from "../../support/paths.js";
-import { GsonStreamReader } from "./gson-reader.js";
 
 /**
  * A "fake Bazel" that drives a worker through stdin/stdout exactly as Bazel does
  * (docs/protocol/bazel-worker.md §12): spawn rules, request encodings per Bazel version, and a response
  * reader as strict as Bazel's. Every protocol violation is recorded; tests assert there are none.
+ * The wire work is the tests' independent client (test/support/bazel-client), never the bridge's code.
  */
 export type Profile =
   | "bazel-4.2.3-proto"
@@ -35,50 +34,10 @@ export function isJson(profile: Profile): boolean {
   return profile.endsWith("json");
 }
 
-export interface Request {
-  arguments?: string[];
-  inputs?: { path: string; digest: Uint8Array }[];
-  requestId?: number;
-  cancel?: boolean;
-  verbosity?: number;
-  sandboxDir?: string;
-}
+export type Request = WorkRequest;
 
-export interface Response {
-  exitCode: number;
-  output: string;
-  requestId: number;
-  /** Only visible in proto mode; Bazel's JSON reader skips the key. */
-  wasCancelled: boolean;
-}
-
-/** Gson's HTML-safe escaping, as protobuf JsonFormat writes strings (§2.2). */
-function gsonEscape(json: string): string {
-  return json.replace(/[=<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
-function jsonRequest(req: Request, profile: Profile): string {
-  const allFields = profile === "buildbuddy-json";
-  const obj: Record<string, unknown> = {};
-  if (allFields || (req.arguments?.length ?? 0) > 0) obj.arguments = req.arguments ?? [];
-  if (allFields || (req.inputs?.length ?? 0) > 0) {
-    obj.inputs = (req.inputs ?? []).map((i) => {
-      const o: Record<string, string> = { path: i.path };
-      if (allFields || i.digest.length > 0) o.digest = Buffer.from(i.digest).toString("base64");
-      return o;
-    });
-  }
-  if (allFields || (req.requestId ?? 0) !== 0) obj.requestId = req.requestId ?? 0;
-  if (req.cancel) obj.cancel = true;
-  if ((req.verbosity ?? 0) !== 0) obj.verbosity = req.verbosity;
-  if ((req.sandboxDir ?? "") !== "") obj.sandboxDir = req.sandboxDir;
-  if (allFields) {
-    // protojson output is deliberately not byte-stable: BuildBuddy may add spaces.
-    return JSON.stringify(obj).replace(/,"/g, ', "').replace(/":/g, '": ') + "\n";
-  }
-  const text = gsonEscape(JSON.stringify(obj));
-  return profile === "bazel-4.2.3-json" ? text : `${text}\n`;
-}
+/** `wasCancelled` is only visible in proto mode; Bazel's JSON reader skips the key. */
+export type Response = WorkResponse;
 
 /** Encodes one request as the profile's Bazel version would put it on the worker's stdin. */
 export function encodeRequest(req: Request, profile: Profile): Buffer {
@@ -86,102 +45,9 @@ export function encodeRequest(req: Request, profile: Profile): Buffer {
   const supportsSandbox = profile.startsWith("bazel-6+");
   if ((req.verbosity ?? 0) !== 0 && !supportsVerbosity) throw new Error(`${profile} has no verbosity field`);
   if ((req.sandboxDir ?? "") !== "" && !supportsSandbox) throw new Error(`${profile} has no sandbox_dir field`);
-  if (isJson(profile)) return Buffer.from(jsonRequest(req, profile), "utf8");
-  const body = toBinary(
-    WorkRequestSchema,
-    create(WorkRequestSchema, {
-      arguments: req.arguments ?? [],
-      inputs: (req.inputs ?? []).map((i) => ({ path: i.path, digest: i.digest })),
-      requestId: req.requestId ?? 0,
-      cancel: req.cancel ?? false,
-      verbosity: req.verbosity ?? 0,
-      sandboxDir: req.sandboxDir ?? "",
-    }),
-  );
-  return Buffer.concat([varint(body.length), body]);
-}
-
-export function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
-
-/** Bazel's proto response reader: varint-delimited, strict UTF-8 on `output` (readStringRequireUtf8). */
-class ProtoResponseReader {
-  private buf = Buffer.alloc(0);
-
-  push(chunk: Buffer): Response[] {
-    this.buf = Buffer.concat([this.buf, chunk]);
-    const out: Response[] = [];
-    for (;;) {
-      let len = 0;
-      let shift = 0;
-      let i = 0;
-      for (;;) {
-        if (i >= this.buf.length) return out;
-        const b = this.buf[i++]!;
-        len += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-        if ((b & 0x80) === 0) break;
-        if (i > 10) throw new Error("varint longer than 10 bytes");
-      }
-      if (this.buf.length < i + len) return out;
-      out.push(decodeResponse(this.buf.subarray(i, i + len)));
-      this.buf = this.buf.subarray(i + len);
-    }
-  }
-
-  get pending(): number {
-    return this.buf.length;
-  }
-}
-
-function readVarint(b: Buffer, pos: number): [bigint, number] {
-  let v = 0n;
-  let shift = 0n;
-  for (;;) {
-    if (pos >= b.length) throw new Error("truncated varint in WorkResponse");
-    const byte = b[pos++]!;
-    v |= BigInt(byte & 0x7f) << shift;
-    shift += 7n;
-    if ((byte & 0x80) === 0) return [v, pos];
-    if (shift > 63n) throw new Error("varint too long in WorkResponse");
-  }
-}
-
-function decodeResponse(b: Buffer): Response {
-  const r: Response = { exitCode: 0, output: "", requestId: 0, wasCancelled: false };
-  let pos = 0;
-  const strict = new TextDecoder("utf-8", { fatal: true });
-  while (pos < b.length) {
-    let tag: bigint;
-    [tag, pos] = readVarint(b, pos);
-    const field = Number(tag >> 3n);
-    const wire = Number(tag & 7n);
-    if (wire === 0) {
-      let v: bigint;
-      [v, pos] = readVarint(b, pos);
-      const i32 = Number(BigInt.asIntN(32, v));
-      if (field === 1) r.exitCode = i32;
-      else if (field === 3) r.requestId = i32;
-      else if (field === 4) r.wasCancelled = v !== 0n;
-    } else if (wire === 2) {
-      let len: bigint;
-      [len, pos] = readVarint(b, pos);
-      const bytes = b.subarray(pos, pos + Number(len));
-      if (bytes.length !== Number(len)) throw new Error("truncated field in WorkResponse");
-      pos += Number(len);
-      if (field === 2) r.output = strict.decode(bytes);
-    } else if (wire === 5) pos += 4;
-    else if (wire === 1) pos += 8;
-    else throw new Error(`bad wire type ${wire} in WorkResponse`);
-  }
-  return r;
+  if (!isJson(profile)) return frame(encodeWorkRequest(req));
+  if (profile === "buildbuddy-json") return encodeWorkRequestJson(req, "protojson-all");
+  return encodeWorkRequestJson(req, profile === "bazel-4.2.3-json" ? "bazel-4.2.3" : "bazel");
 }
 
 interface Waiter {
@@ -219,8 +85,7 @@ export class FakeBazel {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly rawStdout: Buffer[] = [];
   private rawBytes = 0;
-  private readonly proto: ProtoResponseReader | undefined;
-  private readonly gson: GsonStreamReader | undefined;
+  private readonly reader: ResponseStream;
   private readonly waitersById = new Map<number, Waiter[]>();
   private readonly singleplexWaiters: Waiter[] = [];
   private readonly cancelled = new Set<number>();
@@ -242,12 +107,12 @@ export class FakeBazel {
       this.child.once("exit", (code, signal) => {
         live.delete(this.child);
         resolve({ code, signal });
-        // Real Bazel reports "did not return a WorkResponse"; fail waiting requests fast.
-        setTimeout(() => this.failWaiters(`worker exited (code ${code}, signal ${signal}) before answering`), 50);
       });
+      // Real Bazel reports "did not return a WorkResponse"; once stdout is drained, nothing more can come.
+      this.child.once("close", (code, signal) => this.failWaiters(`worker exited (code ${code}, signal ${signal}) before answering`));
     });
-    if (isJson(options.profile)) this.gson = new GsonStreamReader();
-    else this.proto = new ProtoResponseReader();
+    // Bazel's own readings: Gson in JSON mode (unknown keys skipped), ProtoWorkerProtocol in proto mode.
+    this.reader = new ResponseStream(isJson(options.profile) ? "json" : "proto", "bazel");
     this.child.stdout!.on("data", (chunk: Buffer) => this.onStdout(chunk));
     this.child.stdin!.on("error", () => {
       /* the worker may exit first; that is reported through violations/exit */
@@ -341,6 +206,16 @@ export class FakeBazel {
     }
   }
 
+  /** Resolves once the worker's log matches `pattern`; rejects if the worker exits or time runs out first. */
+  async waitForLog(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.log())) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`worker exited before logging ${pattern}\n${this.diagnostics()}`);
+      if (Date.now() > deadline) throw new Error(`no log line matching ${pattern} within ${timeoutMs} ms\n${this.diagnostics()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** A report for failed assertions: violations, the first 4096 stdout bytes and the log tail. */
   diagnostics(): string {
     const raw = Buffer.concat(this.rawStdout).subarray(0, 4096);
@@ -358,9 +233,7 @@ export class FakeBazel {
     }
     let responses: Response[];
     try {
-      responses = this.proto
-        ? this.proto.push(chunk)
-        : this.gson!.push(chunk.toString("utf8")).map((r) => ({ ...r, wasCancelled: false }));
+      responses = this.reader.push(chunk);
     } catch (err) {
       this.violations.push(`Worker process returned an unparseable WorkResponse! ${(err as Error).message}`);
       return;
@@ -370,7 +243,7 @@ export class FakeBazel {
 
   private route(r: Response): void {
     this.received.push(r);
-    if (this.proto && r.wasCancelled && !this.cancelled.has(r.requestId)) {
+    if (r.wasCancelled && !this.cancelled.has(r.requestId)) {
       this.violations.push(`Received cancel response for ${r.requestId} without having cancelled`);
     }
     if (!this.multiplex) {

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { BazelWorker } from "../../support/bazel-client/index.js";
 
 /**
  * A private copy of the built bridge (`package.json`, `dist/`, and a symlink to `node_modules`)
@@ -30,37 +30,18 @@ export async function snapshotBridge(repoRoot: string, root: string): Promise<st
 }
 
 /** Sends `--echo=snapshot-ok` to `cli --persistent_worker --protocol=json`; killed by PID after 30 s. */
-function oneJsonRequest(cli: string): Promise<{ ok: boolean; detail: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, "--tool", "probe", "--protocol=json", "--persistent_worker"], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let settled = false;
-    const finish = (ok: boolean, detail: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(watchdog);
-      child.stdin.end();
-      if (!ok && child.pid !== undefined) {
-        try {
-          process.kill(child.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-      resolve({ ok, detail });
-    };
-    const watchdog = setTimeout(() => finish(false, `no response in 30 s; stderr: ${stderr.slice(-2000)}`), 30_000);
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-      if (!stdout.includes("\n")) return;
-      const ok = stdout.includes('"exitCode":0') && stdout.includes("snapshot-ok");
-      finish(ok, `response ${stdout.trim()}; stderr: ${stderr.slice(-2000)}`);
-    });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("close", (code) => finish(false, `exited ${code} before answering; stderr: ${stderr.slice(-2000)}`));
-    child.stdin.write(JSON.stringify({ arguments: ["--echo=snapshot-ok"], requestId: 0 }));
-  });
+async function oneJsonRequest(cli: string): Promise<{ ok: boolean; detail: string }> {
+  const worker = new BazelWorker({ argv: [cli, "--tool", "probe", "--protocol=json", "--persistent_worker"], wire: "json", watchdogMs: 30_000 });
+  try {
+    const answer = worker.response(0, 30_000);
+    worker.send({ arguments: ["--echo=snapshot-ok"], requestId: 0 });
+    const r = await answer;
+    const ok = r.exitCode === 0 && r.output === "snapshot-ok";
+    if (ok) worker.closeStdin();
+    return { ok, detail: `response ${JSON.stringify(r)}; stderr: ${worker.stderr.slice(-2000)}` };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  } finally {
+    if (worker.exit === undefined && worker.child.stdin.writable) worker.killTree();
+  }
 }

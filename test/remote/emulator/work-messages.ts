@@ -1,7 +1,6 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { WorkRequestSchema, WorkResponseSchema } from "../../../src/gen/bazel/worker_protocol_pb.js";
-import { FrameDecoder, frameMessage } from "../../../src/protocol/bazel/framing.js";
-import { JsonValueSplitter } from "../../../src/protocol/bazel/json-splitter.js";
+// The executors' side of the worker protocol, on the tests' independent Bazel client
+// (test/support/bazel-client): the emulator never borrows the bridge's own codecs.
+import { decodeWorkResponse, encodeWorkRequest, frame, FrameReader, JsonObjectSplitter, parseWorkResponse } from "../../support/bazel-client/index.js";
 
 /** What an executor puts into one WorkRequest. Executors never set `cancel` or `verbosity`. */
 export interface ExecutorWorkRequest {
@@ -21,13 +20,7 @@ export type WorkerWire = "proto" | "json";
 
 /** Varint-delimited proto, `request_id` 0 (omitted, as proto3 omits defaults). */
 export function encodeRequestProto(request: ExecutorWorkRequest): Buffer {
-  const msg = create(WorkRequestSchema, {
-    arguments: [...request.arguments],
-    inputs: request.inputs.map((i) => ({ path: i.path, digest: i.digest })),
-    requestId: 0,
-    sandboxDir: request.sandboxDir ?? "",
-  });
-  return frameMessage(toBinary(WorkRequestSchema, msg));
+  return frame(encodeWorkRequest({ arguments: request.arguments, inputs: request.inputs, requestId: 0, sandboxDir: request.sandboxDir ?? "" }));
 }
 
 /** A small deterministic PRNG so "irregular" spacing is reproducible per seed. */
@@ -72,13 +65,13 @@ export interface ResponseReader {
 export function createResponseReader(wire: WorkerWire): ResponseReader {
   if (wire === "proto") {
     // Go ReadUvarint + ReadFull + proto.Unmarshal; Java parseDelimitedFrom.
-    const frames = new FrameDecoder();
+    const frames = new FrameReader();
     return {
       push(chunk) {
-        return frames.push(chunk).map((f) => {
+        return frames.push(chunk).map((body) => {
           try {
-            const msg = fromBinary(WorkResponseSchema, f.body);
-            return { exitCode: msg.exitCode, output: msg.output };
+            const { exitCode, output } = decodeWorkResponse(body);
+            return { exitCode, output };
           } catch (err) {
             throw new ResponseDecodeError(`proto: cannot parse WorkResponse: ${(err as Error).message}`);
           }
@@ -87,29 +80,27 @@ export function createResponseReader(wire: WorkerWire): ResponseReader {
     };
   }
   // Go json.Decoder (any whitespace between values) + protojson.Unmarshal{DiscardUnknown: true}.
-  const splitter = new JsonValueSplitter();
+  const objects = new JsonObjectSplitter();
+  const utf8 = new TextDecoder("utf-8");
   return {
     push(chunk) {
-      return splitter.push(chunk).map((v) => parseJsonResponse(v.text));
+      let texts: string[];
+      try {
+        texts = objects.push(utf8.decode(chunk, { stream: true }));
+      } catch (err) {
+        throw new ResponseDecodeError(`json: ${(err as Error).message}`);
+      }
+      return texts.map(parseJsonResponse);
     },
   };
 }
 
 /** protojson accepts the JSON name or the proto name; unknown keys are discarded; the id is ignored. */
 export function parseJsonResponse(text: string): ExecutorWorkResponse {
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    const { exitCode, output } = parseWorkResponse(text, "protojson");
+    return { exitCode, output };
   } catch (err) {
     throw new ResponseDecodeError(`json: ${(err as Error).message}`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ResponseDecodeError("json: WorkResponse is not an object");
-  const obj = value as Record<string, unknown>;
-  if ("exitCode" in obj && "exit_code" in obj) throw new ResponseDecodeError("json: duplicate field exitCode/exit_code");
-  const rawExit = obj.exitCode ?? obj.exit_code ?? 0;
-  const exitCode = typeof rawExit === "string" && /^-?\d+$/.test(rawExit) ? Number(rawExit) : rawExit;
-  if (typeof exitCode !== "number" || !Number.isInteger(exitCode)) throw new ResponseDecodeError(`json: invalid value for int32 exitCode: ${JSON.stringify(rawExit)}`);
-  const output = obj.output ?? "";
-  if (typeof output !== "string") throw new ResponseDecodeError(`json: invalid value for string output: ${JSON.stringify(output)}`);
-  return { exitCode, output };
 }
