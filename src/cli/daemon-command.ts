@@ -1,7 +1,7 @@
 import { listDaemons, countFallbacks, stopDaemons } from "../daemon/admin.js";
 import { startDaemon } from "../daemon/start-daemon.js";
 import { daemonPaths, ensurePrivateDir, DaemonDirError } from "../daemon/daemon-dir.js";
-import { computeDaemonKey } from "../daemon/key.js";
+import { computeDaemonKey, daemonTool } from "../daemon/key.js";
 import { clearKillHistory } from "../daemon/start-history.js";
 import { daemonHostSettings, daemonTarget, resolveDaemonDir } from "./daemon-mode.js";
 import { parseOptions, UsageError, type BridgeOptions } from "./options.js";
@@ -74,7 +74,7 @@ async function serve(argv: readonly string[]): Promise<number> {
     if (err instanceof DaemonDirError) throw new UsageError(err.message);
     throw err;
   }
-  const key = computeDaemonKey(options.tool, startupArgs, daemonHostSettings(options));
+  const key = computeDaemonKey(daemonTool(options.tool, process.cwd()), startupArgs, daemonHostSettings(options));
   const paths = daemonPaths(options.daemonDir, key.fileStem);
   const { serveDaemon } = await import("../frontends/daemon/serve.js");
   const { createRuntime } = await import("../runtime/runtime.js");

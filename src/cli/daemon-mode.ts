@@ -1,7 +1,6 @@
-import { resolveToolModule } from "../tools/load-tool.js";
 import { runThroughDaemon } from "../daemon/client.js";
 import { defaultDaemonDir } from "../daemon/daemon-dir.js";
-import { computeDaemonKey, type DaemonHostSettings, type DaemonKey } from "../daemon/key.js";
+import { computeDaemonKey, daemonTool, type DaemonHostSettings, type DaemonKey } from "../daemon/key.js";
 import { writeStderr } from "../supervisor/output-capture.js";
 import { type BridgeOptions, UsageError } from "./options.js";
 
@@ -31,8 +30,8 @@ export interface DaemonTarget {
 /** The key for this command line's tool and settings, and how to start a daemon for it. */
 export function daemonTarget(options: BridgeOptions, startupArgs: readonly string[], env: NodeJS.ProcessEnv, cwd: string): DaemonTarget {
   if (options.tool === undefined) throw new UsageError("--tool NAME|PATH is required (built-in tools: probe, tsc)");
-  const toolModule = resolveToolModule(options.tool, cwd);
-  const key = computeDaemonKey(toolModule, startupArgs, daemonHostSettings(options));
+  const tool = daemonTool(options.tool, cwd);
+  const key = computeDaemonKey(tool, startupArgs, daemonHostSettings(options));
   const dir = resolveDaemonDir(options, env);
   const serveArgs = [
     `--daemon-dir=${dir}`,
@@ -47,7 +46,7 @@ export function daemonTarget(options: BridgeOptions, startupArgs: readonly strin
     `--shutdown-grace-ms=${options.shutdownGraceMs}`,
     `--log-level=${options.logLevel}`,
     `--log-format=${options.logFormat}`,
-    `--tool=${toolModule}`,
+    `--tool=${tool.spec}`,
     "--",
     ...startupArgs,
   ];

@@ -1,6 +1,7 @@
-import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { builtinToolNames, resolveToolModule } from "../tools/load-tool.js";
+import { runningBridge, sha256 } from "./bridge-identity.js";
 
 /** Host settings that change how a daemon runs jobs; two clients must agree on all of them. */
 export interface DaemonHostSettings {
@@ -12,18 +13,26 @@ export interface DaemonHostSettings {
   readonly maxToolMemoryMb: number | undefined;
 }
 
+/** The tool a daemon hosts, as the key names it and as `daemon serve --tool` is given it. */
+export interface DaemonTool {
+  /** What to pass to `daemon serve --tool`: a built-in's name, or a user tool's file URL. */
+  readonly spec: string;
+  /** `builtin:NAME` (its code is the bridge's), or the user tool's module URL. */
+  readonly id: string;
+  /** sha256 of a user tool's file; "in-bridge" for built-ins; "not-a-file" for non-file URLs. */
+  readonly digest: string;
+}
+
 /**
  * Everything that makes two daemons' tool processes interchangeable (docs/daemon.md, "The key").
  * A daemon answers only requests whose key digest equals its own.
  */
 export interface DaemonKeyParts {
-  /** Package version plus the identity of this build (a rebuild gives a new key). */
+  /** sha256 of the running bridge's code (the bundle, or the package's dist/), never its path. */
   readonly bridge: string;
   readonly node: string;
   readonly nodeVersion: string;
-  /** Resolved module URL of the tool. */
-  readonly toolModule: string;
-  /** sha256 of the tool module's file, or "not-a-file" for non-file URLs. */
+  readonly tool: string;
   readonly toolDigest: string;
   readonly startupArgs: readonly string[];
   readonly hostSettings: DaemonHostSettings;
@@ -37,39 +46,25 @@ export interface DaemonKey {
   readonly fileStem: string;
 }
 
-let bridgeIdentity: string | undefined;
-
 /**
- * The version alone would let a rebuilt bridge at the same version talk to a daemon still running
- * the old code; the build rewrites this module, so its mtime tells builds apart for one stat.
+ * `--tool NAME|PATH` as the key names it. A built-in is its name: its code is the bridge's, which
+ * the bridge digest covers wherever the bridge file sits. A user tool keeps its resolved path (the
+ * daemon imports it from there) plus its content digest.
  */
-function bridgeId(): string {
-  if (bridgeIdentity === undefined) {
-    let version = "unknown";
-    try {
-      version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string }).version ?? version;
-    } catch {
-      // Installed without its package.json next to dist/: path and mtime still tell builds apart.
-    }
-    const self = fileURLToPath(import.meta.url);
-    bridgeIdentity = `${version} ${self} ${statSync(self).mtimeMs}`;
-  }
-  return bridgeIdentity;
-}
-
-function toolDigest(toolModule: string): string {
-  if (!toolModule.startsWith("file:")) return "not-a-file";
-  return createHash("sha256").update(readFileSync(new URL(toolModule))).digest("hex");
+export function daemonTool(spec: string, cwd: string): DaemonTool {
+  if (builtinToolNames().includes(spec)) return { spec, id: `builtin:${spec}`, digest: "in-bridge" };
+  const url = resolveToolModule(spec, cwd);
+  return { spec: url, id: url, digest: url.startsWith("file:") ? sha256(readFileSync(fileURLToPath(url))) : "not-a-file" };
 }
 
 /** Computes the key for this process's node, this bridge build and the given tool. */
-export function computeDaemonKey(toolModule: string, startupArgs: readonly string[], hostSettings: DaemonHostSettings): DaemonKey {
+export function computeDaemonKey(tool: DaemonTool, startupArgs: readonly string[], hostSettings: DaemonHostSettings): DaemonKey {
   const parts: DaemonKeyParts = {
-    bridge: bridgeId(),
+    bridge: runningBridge().digest,
     node: process.execPath,
     nodeVersion: process.version,
-    toolModule,
-    toolDigest: toolDigest(toolModule),
+    tool: tool.id,
+    toolDigest: tool.digest,
     startupArgs: [...startupArgs],
     hostSettings: {
       host: hostSettings.host,
@@ -80,6 +75,6 @@ export function computeDaemonKey(toolModule: string, startupArgs: readonly strin
       maxToolMemoryMb: hostSettings.maxToolMemoryMb,
     },
   };
-  const digest = createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+  const digest = sha256(JSON.stringify(parts));
   return { parts, digest, fileStem: `d-${digest.slice(0, 24)}` };
 }

@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import type { Socket } from "node:net";
-import { fileURLToPath } from "node:url";
 import type { DaemonKey } from "./key.js";
 import { connectDaemon } from "./connect.js";
 import type { DaemonPaths } from "./daemon-dir.js";
 import { readDaemonInfo } from "./daemon-info.js";
+import { daemonEntryPoint } from "./stage-bridge.js";
 import { recordKilledDaemon, startPausedReason } from "./start-history.js";
 import { breakStartLock, isDaemonAlive, isStaleStartLock, releaseStartLock, tryAcquireStartLock } from "./start-lock.js";
 
@@ -21,11 +21,6 @@ export interface DaemonStartOptions {
 
 /** How long a client waits for a daemon to start (its own or another client's) before running in-process. */
 export const DAEMON_START_TIMEOUT_MS = 15_000;
-
-/** The bridge's own entry point, which a new daemon runs. */
-export function bridgeEntryPoint(): string {
-  return fileURLToPath(new URL("../cli.js", import.meta.url));
-}
 
 export type Started = { socket: Socket } | { reason: string };
 
@@ -81,6 +76,8 @@ async function startUnderLock(paths: DaemonPaths, options: DaemonStartOptions, d
       // gone already
     }
   }
+  const entry = daemonEntryPoint(options.dir);
+  if ("reason" in entry) return entry;
   let logFd: number;
   try {
     logFd = openSync(paths.log, "a", 0o600);
@@ -91,7 +88,7 @@ async function startUnderLock(paths: DaemonPaths, options: DaemonStartOptions, d
   try {
     // setsid (detached), stdio to the log, cwd "/": the daemon must hold none of the action's
     // pipes (a caller waiting for EOF would hang) nor keep its directory busy.
-    const child = spawn(process.execPath, [bridgeEntryPoint(), "daemon", "serve", ...options.serveArgs], {
+    const child = spawn(process.execPath, [entry.path, "daemon", "serve", ...options.serveArgs], {
       detached: true,
       stdio: ["ignore", logFd, logFd],
       cwd: "/",

@@ -299,7 +299,7 @@ describe("daemon lifecycle", () => {
     const st = await runClient(["daemon", "status", `--daemon-dir=${dir}`]);
     expect(st.code).toBe(0);
     expect(st.stdout).toMatch(/1 daemon\(s\), 0 in-process fallback\(s\)/);
-    expect(st.stdout).toMatch(/pid \d+ serving tool file:.*probe\.js \[\] since .*: 1 request\(s\), 0 in flight/);
+    expect(st.stdout).toMatch(/pid \d+ serving tool probe \[\] since .*: 1 request\(s\), 0 in flight/);
     const [info] = daemonInfos(dir);
     const stop = await runClient(["daemon", "stop", `--daemon-dir=${dir}`]);
     expect(stop.stdout).toBe(`pid ${info!.pid}: stopped\n`);

@@ -24,14 +24,18 @@ export function removeDaemonDir(dir: string): void {
   rmSync(join(dir, ".."), { recursive: true, force: true });
 }
 
+export interface ClientOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** The bridge to run (default: the built dist/cli.js), e.g. a copy of the single-file bundle. */
+  entry?: string;
+}
+
 /** Starts the CLI; `done` resolves when it exits. */
-export function startClient(
-  args: readonly string[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string } = {},
-): { child: ChildProcess; done: Promise<ClientRun> } {
+export function startClient(args: readonly string[], opts: ClientOptions = {}): { child: ChildProcess; done: Promise<ClientRun> } {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...opts.env })) if (v !== undefined) env[k] = v;
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [opts.entry ?? CLI, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -40,7 +44,7 @@ export function startClient(
   return { child, done };
 }
 
-export function runClient(args: readonly string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<ClientRun> {
+export function runClient(args: readonly string[], opts: ClientOptions = {}): Promise<ClientRun> {
   return startClient(args, opts).done;
 }
 
