@@ -4,16 +4,18 @@ import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, requireBuiltCli } from "../support/paths.js";
-import { DEMO_MNEMONICS, DEMO_TARGETS, DEMO_WORKSPACE, LOCAL_STRATEGY_FLAGS } from "./bazel-runner.js";
+import { DEMO_MNEMONICS, DEMO_TARGETS, LOCAL_STRATEGY_FLAGS } from "./bazel-runner.js";
 import { BazelSession, describeExit, findBazel, type BuildRun } from "./support/bazel-session.js";
-import { snapshotBridge } from "./support/bridge-snapshot.js";
+import { privateDemoWorkspace, type DemoWorkspace } from "./support/demo-workspace.js";
 
 /**
  * Real Bazel, one-shot actions (`--strategy=<Mnemonic>=local`) through the warm daemon
  * (docs/daemon.md): the outputs must be byte-identical to a plain one-shot build. Bazel's local
  * strategy kills every process an action leaves behind, so a daemon that serves a whole build is
  * started outside it (`worker-bridge daemon start`); one that an action starts is killed with the
- * action, and clients must notice and stop starting them.
+ * action, and clients must notice and stop starting them. The actions run the bundle from the
+ * execroot, the test from its workspace copy: the key names the bridge by content, so both reach
+ * the same daemon.
  */
 
 const bazel = findBazel();
@@ -71,6 +73,7 @@ function newDaemonDir(): string {
 
 describe.skipIf(bazel === undefined && !requireBazel)("Bazel --strategy=local with the daemon (docs/daemon.md)", () => {
   let session: BazelSession;
+  let workspace: DemoWorkspace | undefined;
   let binDir: string;
   let bridgeCli: string;
   let plain: Map<string, Buffer>;
@@ -79,9 +82,11 @@ describe.skipIf(bazel === undefined && !requireBazel)("Bazel --strategy=local wi
   beforeAll(async () => {
     requireBuiltCli();
     if (bazel === undefined) throw new Error(`REQUIRE_BAZEL=1 but ${SKIP_REASON}`);
-    session = await BazelSession.create({ bazel, workspace: DEMO_WORKSPACE });
-    bridgeCli = join(await snapshotBridge(REPO_ROOT, session.root), "dist", "cli.js");
-    session.addBuildFlags(`--define=worker_bridge_repo=${dirname(dirname(bridgeCli))}`, ...LOCAL_STRATEGY_FLAGS);
+    workspace = await privateDemoWorkspace(REPO_ROOT);
+    session = await BazelSession.create({ bazel, workspace: workspace.dir });
+    bridgeCli = join(workspace.dir, workspace.bundle);
+    // The node of this test, so that the actions' clients and `daemon start` here agree on the key.
+    session.addBuildFlags(`--action_env=WORKER_BRIDGE_NODE=${process.execPath}`, ...LOCAL_STRATEGY_FLAGS);
     binDir = await session.info("bazel-bin");
     const run = await session.build(DEMO_TARGETS, ["--define=probe_salt=plain"]);
     expectBuildSucceeded(run);
@@ -91,6 +96,7 @@ describe.skipIf(bazel === undefined && !requireBazel)("Bazel --strategy=local wi
 
   afterAll(async () => {
     await session?.dispose();
+    workspace?.dispose();
     for (const d of dirs) {
       killDaemons(d);
       rmSync(dirname(d), { recursive: true, force: true });
@@ -100,13 +106,18 @@ describe.skipIf(bazel === undefined && !requireBazel)("Bazel --strategy=local wi
   it("a daemon started before the build serves every one-shot action; outputs are byte-identical to a plain one-shot build", async () => {
     const dir = newDaemonDir();
     dirs.push(dir);
-    // The same command line the actions run, minus the request: same node, same bridge, same key.
+    // The same command line the actions run, minus the request: same node, the same bridge (by
+    // content: the actions run their own copy of it), same key.
     const start = spawnSync(process.execPath, [bridgeCli, "daemon", "start", `--daemon-dir=${dir}`, "--tool", "probe"], { encoding: "utf8" });
     expect(start.status, start.stderr + start.stdout).toBe(0);
     const [daemonPid] = daemonPids(dir);
     expect(daemonPid).toBeDefined();
     // require: an action the daemon could not serve fails the build instead of falling back.
-    const run = await session.build(DEMO_TARGETS, ["--define=probe_salt=daemon", "--define=worker_bridge_daemon=require", `--define=worker_bridge_daemon_dir=${dir}`]);
+    const run = await session.build(DEMO_TARGETS, [
+      "--define=probe_salt=daemon",
+      "--action_env=WORKER_BRIDGE_DAEMON=require",
+      `--action_env=WORKER_BRIDGE_DAEMON_DIR=${dir}`,
+    ]);
     expectBuildSucceeded(run);
     expect(run.processes.local).toBe(TOTAL_ACTIONS);
     const outputs = await readOutputs(binDir);
@@ -125,7 +136,11 @@ describe.skipIf(bazel === undefined && !requireBazel)("Bazel --strategy=local wi
   it("with no daemon running, actions start one that Bazel kills at action end: clients stop starting them, every action still succeeds", async () => {
     const dir = newDaemonDir();
     dirs.push(dir);
-    const run = await session.build(DEMO_TARGETS, ["--define=probe_salt=autostart", "--define=worker_bridge_daemon=on", `--define=worker_bridge_daemon_dir=${dir}`]);
+    const run = await session.build(DEMO_TARGETS, [
+      "--define=probe_salt=autostart",
+      "--action_env=WORKER_BRIDGE_DAEMON=on",
+      `--action_env=WORKER_BRIDGE_DAEMON_DIR=${dir}`,
+    ]);
     expectBuildSucceeded(run);
     const outputs = await readOutputs(binDir);
     for (const [file, bytes] of plain) expect(outputs.get(file)?.equals(bytes), `${file} differs from the plain one-shot build`).toBe(true);
