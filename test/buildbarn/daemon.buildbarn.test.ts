@@ -112,7 +112,7 @@ describe.skipIf(skipReason !== undefined)("Buildbarn: probe actions through the 
     // It runs its own content-named copy of the bundle, not one in a (now deleted) build directory.
     const argv = readFileSync(`/proc/${pids[0]}/cmdline`, "utf8").split("\0");
     expect(argv[1]).toMatch(new RegExp(`^${daemonDir}/bridges/worker-bridge-[0-9a-f]{64}\\.mjs$`));
-    console.log(`buildbarn daemon: ${ACTIONS} remote actions through daemon pid ${pids[0]}: plain ${(plain.wallMs / 1000).toFixed(1)} s, through the daemon (cold start included) ${(warm.wallMs / 1000).toFixed(1)} s`);
+    console.log(`buildbarn daemon: ${ACTIONS} remote actions through daemon pid ${pids[0]}: build wall ${(warm.wallMs / 1000).toFixed(1)} s (daemon start included)`);
 
     await killDaemons();
     expect(daemonPids()).toEqual([]);
