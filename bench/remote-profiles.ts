@@ -5,7 +5,14 @@
 // one-shot `plain` profile measured in the same run. With --tsc, NativeLink is the profile that
 // sends every action a new absolute sandbox_dir: its tsc figure measures whether the tsc tool's
 // warm state survives a new directory (docs/tsc.md, "Warm in every directory").
+// The `buildbarn + daemon` row is the Buildbarn profile with the actions' env turning the warm
+// daemon on (docs/daemon.md); its daemon directory is private to the run and its daemons are
+// stopped at the end.
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import {
   createExecutor,
   killAllChildren,
@@ -62,8 +69,13 @@ function tscWorkload(actions: number): Workload {
   };
 }
 
+/** A profile as run: the emulated executor, plus env the actions carry (the daemon switch). */
+type RowName = ProfileName | "buildbarn + daemon";
+const ROWS: readonly RowName[] = [...PROFILES, "buildbarn + daemon"];
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli.js");
+
 interface ProfileStats {
-  readonly profile: ProfileName;
+  readonly profile: RowName;
   readonly times: number[];
   readonly workerStarts: number;
   readonly persistent: number;
@@ -76,16 +88,25 @@ function median(values: readonly number[]): number {
 }
 
 async function measure(workload: Workload): Promise<ProfileStats[]> {
-  const executors = new Map<ProfileName, RemoteExecutor>(
-    PROFILES.map((p) => [p, createExecutor(p, p === "buildbarn" ? { platformKeyExtractor: "static", defaultTimeoutMs: 300_000 } : { defaultTimeoutMs: 300_000 })]),
+  const daemonParent = mkdtempSync("/tmp/wb-bench-daemon-");
+  chmodSync(daemonParent, 0o700);
+  const daemonDir = join(daemonParent, "d");
+  const profileOf = (row: RowName): ProfileName => (row === "buildbarn + daemon" ? "buildbarn" : row);
+  const executors = new Map<RowName, RemoteExecutor>(
+    ROWS.map((r) => [r, createExecutor(profileOf(r), profileOf(r) === "buildbarn" ? { platformKeyExtractor: "static", defaultTimeoutMs: 300_000 } : { defaultTimeoutMs: 300_000 })]),
   );
-  const stats = new Map<ProfileName, { times: number[]; workerStarts: number; persistent: number }>(PROFILES.map((p) => [p, { times: [], workerStarts: 0, persistent: 0 }]));
+  const stats = new Map<RowName, { times: number[]; workerStarts: number; persistent: number }>(ROWS.map((p) => [p, { times: [], workerStarts: 0, persistent: 0 }]));
+  const actionFor = (row: RowName, i: number): RemoteAction => {
+    const action = workload.action(profileOf(row), i);
+    if (row !== "buildbarn + daemon") return action;
+    return { ...action, env: { ...action.env, WORKER_BRIDGE_DAEMON: "require", WORKER_BRIDGE_DAEMON_DIR: daemonDir } };
+  };
   try {
     // Round-robin: every profile sees the same machine load, action by action.
     for (let i = 0; i < workload.actions; i++) {
       for (const [profile, executor] of executors) {
         const start = performance.now();
-        const result = await executor.execute(workload.action(profile, i));
+        const result = await executor.execute(actionFor(profile, i));
         const elapsed = performance.now() - start;
         const problem = workload.check(result, i);
         if (problem !== undefined) throw new Error(`${profile}, action ${i}: ${problem}`);
@@ -98,8 +119,10 @@ async function measure(workload: Workload): Promise<ProfileStats[]> {
   } finally {
     await Promise.all([...executors.values()].map((e) => e.close()));
     killAllChildren();
+    spawnSync(process.execPath, [CLI, "daemon", "stop", `--daemon-dir=${daemonDir}`], { stdio: "ignore" });
+    rmSync(daemonParent, { recursive: true, force: true });
   }
-  return PROFILES.map((profile) => ({ profile, ...stats.get(profile)! }));
+  return ROWS.map((profile) => ({ profile, ...stats.get(profile)! }));
 }
 
 function report(workload: Workload, rows: ProfileStats[]): string {
@@ -111,8 +134,13 @@ function report(workload: Workload, rows: ProfileStats[]): string {
     "|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
-    const path = r.persistent === r.times.length ? "persistent" : r.persistent === 0 ? "one-shot" : "mixed";
-    const warm = path === "persistent" && r.workerStarts === 1 ? "yes" : "no";
+    let path = r.persistent === r.times.length ? "persistent" : r.persistent === 0 ? "one-shot" : "mixed";
+    let warm = path === "persistent" && r.workerStarts === 1 ? "yes" : "no";
+    if (r.profile === "buildbarn + daemon") {
+      // WORKER_BRIDGE_DAEMON=require: an action the daemon did not serve would have failed the run.
+      path = "one-shot client → daemon";
+      warm = "yes (daemon)";
+    }
     const m = median(r.times);
     lines.push(`| ${r.profile} | ${path} | ${warm} | ${r.workerStarts} | ${r.times[0]!.toFixed(0)} | ${m.toFixed(1)} | ${(plain / m).toFixed(2)}x |`);
   }

@@ -71,6 +71,23 @@ async function runTscBench(quick: boolean): Promise<string> {
   });
 }
 
+/** bench/client-startup.ts: one-shot and daemon-client CPU against node's own start-up. */
+async function runClientStartupBench(quick: boolean): Promise<string> {
+  const args = ["--import", "tsx", join(ROOT, "bench", "client-startup.ts"), ...(quick ? ["--quick"] : [])];
+  process.stderr.write(`client start-up: running node ${args.join(" ")}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (s: string) => (out += s));
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), quick ? 3 * 60_000 : 15 * 60_000);
+    child.on("exit", (code, signal) => {
+      clearTimeout(watchdog);
+      resolve(code === 0 ? out.trim() : `failed: bench/client-startup.ts exited ${signal ?? code}\n\n${out.trim()}`);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   if (!existsSync(CLI)) {
@@ -97,6 +114,7 @@ async function main(): Promise<void> {
     for (const v of memoryVariants()) memory.push(await runMemory(v, sizes.memoryRequests, sizes.memorySettleMs));
   }
   const tsc = wanted("tsc") ? await runTscBench(flags.quick) : "not run (--only)";
+  const client = wanted("client start-up") ? await runClientStartupBench(flags.quick) : "not run (--only)";
 
   const sections = [
     `# worker-bridge benchmark${flags.quick ? " (--quick smoke run: figures are not meaningful)" : ""}`,
@@ -108,6 +126,7 @@ async function main(): Promise<void> {
     memoryTable(memory),
     // bench/tsc.ts prints its own section heading.
     tsc.startsWith("## ") ? tsc : `## tsc: one-shot vs warm\n\n${tsc}`,
+    `## Client start-up: one-shot and through the warm daemon (docs/daemon.md)\n\n${client}`,
     "## Targets (reported, never asserted)",
     targetsTable(checkTargets(rows, memory)),
   ];
@@ -121,6 +140,7 @@ async function main(): Promise<void> {
   const failed = [...rows.filter((r) => r.status === "failed").map((r) => `${r.scenario} / ${r.variant}: ${r.reason ?? ""}`),
     ...memory.filter((r) => r.status === "failed").map((r) => `Memory / ${r.variant}: ${r.reason ?? ""}`)];
   if (tsc.startsWith("failed:")) failed.push("tsc: bench/tsc.ts failed");
+  if (client.startsWith("failed:")) failed.push("client start-up: bench/client-startup.ts failed");
   if (failed.length > 0) {
     process.stderr.write(`bench: ${failed.length} variant(s) failed:\n${failed.map((f) => `  ${f}`).join("\n")}\n`);
     process.exitCode = 1;

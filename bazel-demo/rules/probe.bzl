@@ -81,6 +81,7 @@ def _probe_files_impl(ctx):
 
         # The launcher finds node on the default shell environment's PATH (or
         # --action_env=WORKER_BRIDGE_NODE); without it, workers and remote actions get no PATH.
+
         ctx.actions.run(
             executable = ctx.executable._worker,
             tools = [ctx.file._bridge],

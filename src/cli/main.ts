@@ -1,9 +1,10 @@
-import { createLogger } from "../core/logger.js";
 import { BridgeError, bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
-import { splitOneShotArgs } from "../frontends/oneshot/run-once.js";
-import { createRuntime, type RuntimeOptions } from "../runtime/runtime.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
-import { BRIDGE_FLAGS_HELP, parseOptions, UsageError, type BridgeOptions } from "./options.js";
+import { BRIDGE_FLAGS_HELP, parseOptions, resolveDaemonMode, type BridgeOptions } from "./options.js";
+
+// Every front door, the runtime and the tools are imported only by the mode that needs them: a
+// one-shot run is mostly Node's own start-up, and each module loaded adds to every build action
+// (docs/daemon.md, "A fast client").
 
 export type Mode = "buck2" | "bazel" | "oneshot";
 
@@ -16,6 +17,14 @@ export function detectMode(options: BridgeOptions, env: NodeJS.ProcessEnv): Mode
 
 /** Runs the CLI; resolves with the exit code. Never throws for user errors. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "daemon") {
+    const { daemonCommand } = await import("./daemon-command.js");
+    try {
+      return await daemonCommand(argv.slice(1), (text) => void process.stdout.write(text));
+    } catch (err) {
+      return usageFailure(err);
+    }
+  }
   // Before anything else can print: fd 1 belongs to the protocol from here on.
   const { protocolWrite } = installOutputCapture();
   if (argv[0] === "replay") {
@@ -37,6 +46,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (mode === "buck2") {
       // Imported only here: the gRPC stack is the heaviest part of the bridge to load.
       const { serveBuck2 } = await import("../frontends/buck2/serve.js");
+      const { createRuntime } = await import("../runtime/runtime.js");
+      const { runtimeOptions } = await import("./runtime-options.js");
       return await serveBuck2(() => createRuntime(runtimeOptions(options)), {
         socketPath: process.env.WORKER_SOCKET!,
         maxMessageBytes: options.maxMessageBytes,
@@ -45,6 +56,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (mode === "bazel") {
       const { serveBazel } = await import("../frontends/bazel/serve.js");
+      const { createRuntime } = await import("../runtime/runtime.js");
+      const { runtimeOptions } = await import("./runtime-options.js");
       return await serveBazel(() => createRuntime(runtimeOptions(options)), {
         format: options.protocol,
         maxMessageBytes: options.maxMessageBytes,
@@ -52,8 +65,17 @@ export async function main(argv: readonly string[]): Promise<number> {
         write: protocolWrite,
       });
     }
-    const { serveOneShot } = await import("../frontends/oneshot/serve.js");
+    const { splitOneShotArgs } = await import("../frontends/oneshot/run-once.js");
     const { startupArgs, requestArgs } = splitOneShotArgs(options.toolArgs);
+    const daemonMode = resolveDaemonMode(options, process.env);
+    if (daemonMode !== "off") {
+      const { oneShotThroughDaemon } = await import("./daemon-mode.js");
+      const code = await oneShotThroughDaemon(options, daemonMode, startupArgs, requestArgs);
+      if (code !== undefined) return code;
+    }
+    const { serveOneShot } = await import("../frontends/oneshot/serve.js");
+    const { createRuntime } = await import("../runtime/runtime.js");
+    const { runtimeOptions } = await import("./runtime-options.js");
     // One process, one job: hosting the tool in a child would only add a process start.
     return await serveOneShot(() => createRuntime(runtimeOptions(options, { host: "inline", startupArgs })), { requestArgs });
   } catch (err) {
@@ -61,24 +83,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** The neutral runtime options behind the bridge's flags. */
-export function runtimeOptions(options: BridgeOptions, overrides: Partial<Pick<RuntimeOptions, "host" | "startupArgs">> = {}): RuntimeOptions {
-  if (options.tool === undefined) {
-    throw new UsageError("--tool NAME|PATH is required (built-in tools: probe, tsc)");
-  }
-  return {
-    tool: options.tool,
-    startupArgs: overrides.startupArgs ?? options.toolArgs,
-    host: overrides.host ?? options.host,
-    concurrency: options.concurrency,
-    toolProcesses: options.toolProcesses,
-    abortGraceMs: options.abortGraceMs,
-    maxRequestsPerToolProcess: options.maxRequestsPerTool,
-    maxToolProcessMemoryMb: options.maxToolMemoryMb,
-    recordDir: options.record,
-    logger: createLogger({ level: options.logLevel, format: options.logFormat }),
-  };
-}
 
 /** Errors raised on purpose (bad flags, a tool that cannot load, an unwritable record dir) are usage errors. */
 function usageFailure(err: unknown): number {

@@ -22,8 +22,30 @@ export interface BridgeOptions {
   record: string | undefined;
   maxRequestsPerTool: number | undefined;
   maxToolMemoryMb: number | undefined;
+  /** `--daemon[=on|off|require]` / `--no-daemon`; undefined = decided by WORKER_BRIDGE_DAEMON. */
+  daemon: DaemonMode | undefined;
+  /** `--daemon-dir`; undefined = WORKER_BRIDGE_DAEMON_DIR, else the per-user default. */
+  daemonDir: string | undefined;
+  /** A daemon exits after this long with nothing to do. */
+  daemonIdleMs: number;
   /** Everything that is not a bridge flag, in order: the tool's startup arguments. */
   toolArgs: string[];
+}
+
+/** on: use a warm daemon, fall back in-process; require: fail instead of falling back (tests, CI). */
+export type DaemonMode = "on" | "off" | "require";
+
+/** The flag wins over WORKER_BRIDGE_DAEMON, which lets an executor's admin turn it on fleet-wide. */
+export function resolveDaemonMode(options: BridgeOptions, env: NodeJS.ProcessEnv): DaemonMode {
+  if (options.daemon !== undefined) return options.daemon;
+  const value = env.WORKER_BRIDGE_DAEMON;
+  if (value === undefined || value === "") return "off";
+  return parseDaemonMode(value, "WORKER_BRIDGE_DAEMON");
+}
+
+export function parseDaemonMode(value: string, where: string): DaemonMode {
+  if (value === "on" || value === "off" || value === "require") return value;
+  throw new UsageError(`${where} expects on, off or require, got ${JSON.stringify(value)}`);
 }
 
 export class UsageError extends BridgeError {
@@ -85,6 +107,12 @@ const VALUE_FLAGS: Record<string, Setter> = {
   "--max-tool-memory-mb": (o, v, f) => {
     o.maxToolMemoryMb = positiveInt(f, v);
   },
+  "--daemon-dir": (o, v) => {
+    o.daemonDir = v;
+  },
+  "--daemon-idle-ms": (o, v, f) => {
+    o.daemonIdleMs = positiveInt(f, v);
+  },
 };
 
 export function defaultOptions(): BridgeOptions {
@@ -103,6 +131,9 @@ export function defaultOptions(): BridgeOptions {
     record: undefined,
     maxRequestsPerTool: undefined,
     maxToolMemoryMb: undefined,
+    daemon: undefined,
+    daemonDir: undefined,
+    daemonIdleMs: 10 * 60_000,
     toolArgs: [],
   };
 }
@@ -122,6 +153,15 @@ export function parseOptions(argv: readonly string[]): BridgeOptions {
     }
     if (arg === "--persistent_worker") {
       o.persistentWorker = true;
+      continue;
+    }
+    // A switch, not a value flag: `--daemon` must never swallow the argument after it.
+    if (arg === "--daemon" || arg === "--no-daemon") {
+      o.daemon = arg === "--daemon" ? "on" : "off";
+      continue;
+    }
+    if (arg.startsWith("--daemon=")) {
+      o.daemon = parseDaemonMode(arg.slice("--daemon=".length), "--daemon");
       continue;
     }
     const eq = arg.indexOf("=");
@@ -165,4 +205,12 @@ stdin/stdout; otherwise one-shot (argfiles expanded, tool run once, exit with it
   --log-level LEVEL           silent|error|warn|info|debug|trace; default warn
   --log-format text|json      log line format on stderr
   --record DIR                write every request and its result to DIR (see 'worker-bridge replay')
+  --daemon[=on|off|require]   one-shot: run the request in a warm per-user daemon, starting one if
+                              needed; on = fall back in-process (one stderr line saying why),
+                              require = fail instead. Also WORKER_BRIDGE_DAEMON=on|off|require.
+                              --no-daemon = off. See docs/daemon.md
+  --daemon-dir DIR            where daemons' sockets live; default $XDG_RUNTIME_DIR/worker-bridge,
+                              else /tmp/worker-bridge-<uid> (also WORKER_BRIDGE_DAEMON_DIR)
+  --daemon-idle-ms MS         a daemon exits after MS with no request; default 600000
+  worker-bridge daemon start|status|stop [--daemon-dir DIR] [flags as for a one-shot run]
   --                          pass everything after it to the tool`;

@@ -1,7 +1,7 @@
 import type { ToolInput } from "../tool-api/define-tool.js";
 
 /** Which front door a job came through; for logs and records only. */
-export type JobOrigin = "bazel" | "buck2" | "oneshot" | "replay";
+export type JobOrigin = "bazel" | "buck2" | "oneshot" | "daemon" | "replay";
 
 /**
  * A request in neutral form. Front doors build it from their wire format; the dispatcher and the

@@ -1,7 +1,6 @@
 import { Dispatcher, type DispatcherObserver } from "../core/dispatcher.js";
 import type { ToolHost } from "../core/job.js";
 import { createLogger, type Logger } from "../core/logger.js";
-import { Recorder } from "../record/recorder.js";
 import { createHost, type HostKind } from "../supervisor/create-host.js";
 import { loadTool, resolveToolModule } from "../tools/load-tool.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
@@ -74,6 +73,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   let observer = options.observer;
   if (!observer && options.recordDir !== undefined) {
     try {
+      // Loaded only when recording: a one-shot run must not pay for modules it does not use.
+      const { Recorder } = await import("../record/recorder.js");
       observer = new Recorder({
         dir: options.recordDir,
         tool: options.tool,
