@@ -4,7 +4,7 @@
 // is what identifies it.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import type { TypeScriptApi } from "./typescript-api.js";
 
 export interface ResolvedTypeScript {
@@ -77,21 +77,36 @@ export function resolveTypeScript(projectDir: string, cwd: string, override: str
   return describe(bundled, "bundled");
 }
 
-const loaded = new Map<string, TypeScriptApi>();
+const loaded = new Map<string, { readonly dir: string; readonly api: TypeScriptApi }>();
 
 /** Loads the JavaScript compiler API (5.x/6.x) once per package directory and version. */
 export function loadTypeScript(ts: ResolvedTypeScript): TypeScriptApi {
   const key = `${ts.dir}@${ts.version}`;
-  let api = loaded.get(key);
-  if (api === undefined) {
-    const require = createRequire(join(ts.dir, "package.json"));
-    api = require(ts.dir) as TypeScriptApi;
-    if (typeof api.createEmitAndSemanticDiagnosticsBuilderProgram !== "function") {
-      throw new TypeScriptResolutionError(`${ts.dir} (TypeScript ${ts.version}) does not expose the JavaScript compiler API`);
-    }
-    loaded.set(key, api);
+  const known = loaded.get(key);
+  if (known !== undefined) return known.api;
+  const require = createRequire(join(ts.dir, "package.json"));
+  forgetVanished(require.cache);
+  const api = require(ts.dir) as TypeScriptApi;
+  if (typeof api.createEmitAndSemanticDiagnosticsBuilderProgram !== "function") {
+    throw new TypeScriptResolutionError(`${ts.dir} (TypeScript ${ts.version}) does not expose the JavaScript compiler API`);
   }
+  loaded.set(key, { dir: ts.dir, api });
   return api;
+}
+
+/**
+ * Drops compilers whose package directory is gone. When TypeScript is an action input, every
+ * sandbox or remote build directory brings its own copy, and a long-lived process (a daemon's tool
+ * process) would otherwise keep each one loaded, tens of MB apiece, after its directory was deleted
+ * and nothing could use it again.
+ */
+function forgetVanished(requireCache: NodeJS.Require["cache"]): void {
+  for (const [key, entry] of loaded) {
+    if (existsSync(entry.dir)) continue;
+    loaded.delete(key);
+    const prefix = entry.dir.endsWith(sep) ? entry.dir : entry.dir + sep;
+    for (const id of Object.keys(requireCache)) if (id.startsWith(prefix)) delete requireCache[id];
+  }
 }
 
 /** TypeScript 7's package ships the compiler as a platform binary in an optional dependency. */
