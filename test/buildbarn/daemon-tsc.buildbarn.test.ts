@@ -9,9 +9,9 @@
 // Twice: with TypeScript as bazel-demo ships it, an action input (node_modules/typescript inside each
 // build directory), the tsc tool keys the compiler it loads and its targets by that real package
 // directory (src/tools/tsc/resolve-typescript.ts, program-key.ts), so every action is a new target
-// and a fresh TypeScript load in the daemon's tool process (measured about 1.0-1.3x, and the tool
+// and a fresh TypeScript load in the daemon's tool process (measured 0.9-1.5x, and the tool
 // process grows by a TypeScript copy per action). With TypeScript named at one fixed path on the
-// worker (`--typescript=`), the daemon stays warm across build directories (medians 6.3-7.1x).
+// worker (`--typescript=`), the daemon stays warm across build directories (medians 6.3-9.5x).
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
