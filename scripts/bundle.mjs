@@ -14,9 +14,10 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 // Compiled by `tsc -p tsconfig.build.json`, which `npm run build` runs first.
 const { BUILD_ID_FILE, BUNDLE_DIGEST_PREFIX, embedBundleDigest, treeDigest } = await import("../dist/daemon/build-id.js");
+const { nativeSha256 } = await import("../dist/daemon/native-sha256.js");
 
 // The package's identity (docs/daemon.md, "The key"): clients read it instead of hashing dist/.
-writeFileSync(join(root, "dist", BUILD_ID_FILE), `${JSON.stringify({ digest: treeDigest(join(root, "dist")) })}\n`);
+writeFileSync(join(root, "dist", BUILD_ID_FILE), `${JSON.stringify({ digest: treeDigest(join(root, "dist"), (p) => nativeSha256(readFileSync(p))) })}\n`);
 const out = join(root, "dist", "worker-bridge.mjs");
 const demoCopies = [join(root, "bazel-demo", "tools", "worker-bridge.mjs"), join(root, "buck2-demo", "tools", "worker-bridge.mjs")];
 
@@ -42,7 +43,7 @@ await build({
   legalComments: "eof",
   logLevel: "warning",
 });
-writeFileSync(`${out}.tmp`, embedBundleDigest(readFileSync(`${out}.tmp`)).bytes);
+writeFileSync(`${out}.tmp`, embedBundleDigest(readFileSync(`${out}.tmp`), nativeSha256).bytes);
 chmodSync(`${out}.tmp`, 0o755);
 // Replace atomically: a worker starting now reads either the old file or the new one, never half.
 renameSync(`${out}.tmp`, out);

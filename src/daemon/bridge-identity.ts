@@ -2,9 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { singleFileBuild } from "../single-file-build.js";
-import { bundleContentDigest, readBuildId, sha256, treeDigest } from "./build-id.js";
-
-export { sha256 };
+import { bundleContentDigest, readBuildId, treeDigest } from "./build-id.js";
 
 /** Set by the bundle's banner (scripts/bundle.mjs); absent in the package build. */
 declare const __workerBridgeBuildDigest: string | undefined;
@@ -13,7 +11,8 @@ declare const __workerBridgeBuildDigest: string | undefined;
  * The running bridge, named by its content (docs/daemon.md, "The key"). A bridge that travels as
  * an action input sits at a new path in every sandbox or remote build directory; by content, every
  * copy of one build is the same bridge and shares one daemon. The digest is the one fixed at build
- * time (build-id.ts): a client only claims it; the daemon checks it (verify-bridge.ts).
+ * time (build-id.ts): a client only claims it; the daemon checks it (verify-bridge.ts). Without
+ * one (a tree built by `tsc` alone) it is hashed here, slowly, but the same.
  */
 export type RunningBridge =
   /** The single-file build: one file, copied where the daemon can run it (stage-bridge.ts). */

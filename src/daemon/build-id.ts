@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sha256Hex } from "./sha256.js";
 
 /**
  * The bridge's identity, fixed at build time (docs/daemon.md, "The key"), so that a client reads
@@ -10,14 +10,16 @@ import { join } from "node:path";
  * `dist/build-id.json` (`{"digest": ...}`): the tree digest of its modules. The warm daemon
  * re-hashes a client's bridge before answering it (verify-bridge.ts), so a file edited after its
  * build (a stale identity) is refused, never served.
+ *
+ * Free of `node:crypto` (a client must not pay for loading it): large content takes a `Hasher`,
+ * which a warm process passes as `nativeSha256` (native-sha256.ts); both are SHA-256.
  */
 export const BUNDLE_DIGEST_PREFIX = 'const __workerBridgeBuildDigest = "';
 export const BUILD_ID_FILE = "build-id.json";
 const ZEROS = "0".repeat(64);
 
-export function sha256(data: Buffer | string): string {
-  return createHash("sha256").update(data).digest("hex");
-}
+/** SHA-256 of some bytes, as lowercase hex. */
+export type Hasher = (bytes: Uint8Array) => string;
 
 /** Where the bundle's digest sits: right after the first line, or -1 when it has none. */
 function digestOffset(bytes: Buffer): number {
@@ -28,32 +30,30 @@ function digestOffset(bytes: Buffer): number {
 }
 
 /** The bundle's content digest: its sha256 with the embedded digest zeroed (or whole, without one). */
-export function bundleContentDigest(bytes: Buffer): string {
+export function bundleContentDigest(bytes: Buffer, hash: Hasher = sha256Hex): string {
   const at = digestOffset(bytes);
-  if (at < 0) return sha256(bytes);
+  if (at < 0) return hash(bytes);
   const copy = Buffer.from(bytes);
   copy.write(ZEROS, at, "latin1");
-  return sha256(copy);
+  return hash(copy);
 }
 
 /** Writes the bundle's own content digest into it (the build step); returns the digest. */
-export function embedBundleDigest(bytes: Buffer): { bytes: Buffer; digest: string } {
+export function embedBundleDigest(bytes: Buffer, hash: Hasher = sha256Hex): { bytes: Buffer; digest: string } {
   const at = digestOffset(bytes);
   if (at < 0) throw new Error(`the bundle's second line must start with ${BUNDLE_DIGEST_PREFIX}`);
-  const digest = bundleContentDigest(bytes);
+  const digest = bundleContentDigest(bytes, hash);
   const out = Buffer.from(bytes);
   out.write(digest, at, "latin1");
   return { bytes: out, digest };
 }
 
 /** Every module of the package (sorted relative paths and their sha256): a rebuild changes it. */
-export function treeDigest(dir: string, fileDigest: (path: string) => string = (p) => sha256(readFileSync(p))): string {
-  const hash = createHash("sha256");
-  for (const f of packageModules(dir, "").sort()) {
-    hash.update(`${f}\0`);
-    hash.update(fileDigest(join(dir, f)));
-  }
-  return hash.digest("hex");
+export function treeDigest(dir: string, fileDigest: (path: string) => string = (p) => sha256Hex(readFileSync(p))): string {
+  const lines = packageModules(dir, "")
+    .sort()
+    .map((f) => `${f}\0${fileDigest(join(dir, f))}\n`);
+  return sha256Hex(lines.join(""));
 }
 
 // By hand: Node 20's `readdirSync(dir, { recursive: true })` took 9 ms here, this walk under 1 ms.

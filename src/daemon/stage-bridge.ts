@@ -2,6 +2,7 @@ import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 
 import { join } from "node:path";
 import { runningBridge } from "./bridge-identity.js";
 import { bundleContentDigest } from "./build-id.js";
+import { nativeSha256 } from "./native-sha256.js";
 import { ensurePrivateDir } from "./daemon-dir.js";
 
 /**
@@ -20,9 +21,9 @@ export function daemonEntryPoint(daemonDir: string): { path: string } | { reason
   try {
     ensurePrivateDir(dir, process.getuid!());
     // Written only by rename, so a file there is whole; the check catches anything else.
-    if (existsSync(target) && bundleContentDigest(readFileSync(target)) === bridge.digest) return { path: target };
+    if (existsSync(target) && bundleContentDigest(readFileSync(target), nativeSha256) === bridge.digest) return { path: target };
     const bytes = readFileSync(bridge.file);
-    if (bundleContentDigest(bytes) !== bridge.digest) {
+    if (bundleContentDigest(bytes, nativeSha256) !== bridge.digest) {
       return { reason: `the bridge file ${bridge.file} is not the build it claims (edited after it was built, or rebuilt while this client ran)` };
     }
     const temp = `${target}.${process.pid}.tmp`;

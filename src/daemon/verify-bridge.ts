@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
-import { bundleContentDigest, sha256, treeDigest } from "./build-id.js";
+import { bundleContentDigest, treeDigest } from "./build-id.js";
+import { nativeSha256 } from "./native-sha256.js";
 
 /**
  * The daemon's check that a client's bridge really is the build its key names. A client claims the
@@ -21,7 +22,8 @@ export class BridgeVerifier {
   check(location: string): string | undefined {
     let actual: string;
     try {
-      actual = this.kind === "bundle" ? this.fileDigest(location, bundleContentDigest) : treeDigest(location, (p) => this.fileDigest(p, sha256));
+      actual = this.kind === "bundle" ? this.fileDigest(location, (b) => bundleContentDigest(b, nativeSha256))
+          : treeDigest(location, (p) => this.fileDigest(p, nativeSha256));
     } catch (err) {
       return `cannot read the client's bridge ${location}: ${(err as Error).message}`;
     }
