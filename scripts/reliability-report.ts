@@ -138,6 +138,8 @@ function main(): number {
     const failed = reports.reduce((n, r) => n + r.numFailedTests, 0);
     const skipped = reports.reduce((n, r) => n + r.numPendingTests, 0);
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    // The report itself is the one change a clean regeneration makes; anything else means the run saw uncommitted code.
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", ".", ":!RELIABILITY.md"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
     const md = [
       "# Reliability",
       "",
@@ -147,7 +149,7 @@ function main(): number {
       "table is rendered from vitest's JSON report of the run described here. Regenerate with",
       "`node --import tsx scripts/reliability-report.ts --load` (drop `--load` to skip the full-size load).",
       "",
-      `Run: ${new Date().toISOString()} · commit ${commit} (plus uncommitted work in the tree at the time) · Node ${process.version} · ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}) · ${withLoad ? "reliability suite + full load" : "reliability suite (reduced load only)"} · load average ${loadBefore} at the start, ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: wall times are not speed figures).`,
+      `Run: ${new Date().toISOString()} · commit ${commit}${dirty ? " (plus uncommitted work in the tree at the time)" : ""} · Node ${process.version} · ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "?"}) · ${withLoad ? "reliability suite + full load" : "reliability suite (reduced load only)"} · load average ${loadBefore} at the start, ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: wall times are not speed figures).`,
       "",
       `**${passed} passed, ${failed} failed, ${skipped} skipped of ${total}.**`,
       "",
