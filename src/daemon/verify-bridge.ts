@@ -10,6 +10,9 @@ import { nativeSha256 } from "./native-sha256.js";
  * (device, inode, size, mtime, ctime): any write changes ctime, so an unchanged tuple is an
  * unchanged file and a warm request costs a few stat calls.
  */
+/** Every action's copy of the bundle is a new path: keep the most recent ones only. */
+const MAX_CACHED_FILES = 2048;
+
 export class BridgeVerifier {
   private readonly cache = new Map<string, { stamp: string; digest: string }>();
 
@@ -39,7 +42,11 @@ export class BridgeVerifier {
     const d = digest(readFileSync(path));
     // Stat again after reading: a file written while it was read is not cached.
     const after = statSync(path, { bigint: true });
-    if (`${after.dev}:${after.ino}:${after.size}:${after.mtimeNs}:${after.ctimeNs}` === stamp) this.cache.set(path, { stamp, digest: d });
+    if (`${after.dev}:${after.ino}:${after.size}:${after.mtimeNs}:${after.ctimeNs}` === stamp) {
+      this.cache.delete(path);
+      if (this.cache.size >= MAX_CACHED_FILES) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(path, { stamp, digest: d });
+    }
     return d;
   }
 }
