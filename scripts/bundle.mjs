@@ -7,11 +7,17 @@
 // buck2-demo/tools/, where they declare it as an action input, and links this repository's
 // TypeScript package as bazel-demo/node_modules/typescript, which its //ts targets declare as inputs.
 import { build } from "esbuild";
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, renameSync, statSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+// Compiled by `tsc -p tsconfig.build.json`, which `npm run build` runs first.
+const { BUILD_ID_FILE, BUNDLE_DIGEST_PREFIX, embedBundleDigest, treeDigest } = await import("../dist/daemon/build-id.js");
+const { nativeSha256 } = await import("../dist/daemon/native-sha256.js");
+
+// The package's identity (docs/daemon.md, "The key"): clients read it instead of hashing dist/.
+writeFileSync(join(root, "dist", BUILD_ID_FILE), `${JSON.stringify({ digest: treeDigest(join(root, "dist"), (p) => nativeSha256(readFileSync(p))) })}\n`);
 const out = join(root, "dist", "worker-bridge.mjs");
 const demoCopies = [join(root, "bazel-demo", "tools", "worker-bridge.mjs"), join(root, "buck2-demo", "tools", "worker-bridge.mjs")];
 
@@ -28,6 +34,8 @@ await build({
   banner: {
     js: [
       "#!/usr/bin/env node",
+      // Filled in below with the bundle's own content digest (src/daemon/build-id.ts).
+      `${BUNDLE_DIGEST_PREFIX}${"0".repeat(64)}";`,
       'import { createRequire as __workerBridgeCreateRequire } from "node:module";',
       "const require = __workerBridgeCreateRequire(import.meta.url);",
     ].join("\n"),
@@ -35,6 +43,7 @@ await build({
   legalComments: "eof",
   logLevel: "warning",
 });
+writeFileSync(`${out}.tmp`, embedBundleDigest(readFileSync(`${out}.tmp`), nativeSha256).bytes);
 chmodSync(`${out}.tmp`, 0o755);
 // Replace atomically: a worker starting now reads either the old file or the new one, never half.
 renameSync(`${out}.tmp`, out);

@@ -1,8 +1,10 @@
 import { listDaemons, countFallbacks, stopDaemons } from "../daemon/admin.js";
 import { startDaemon } from "../daemon/start-daemon.js";
 import { daemonPaths, ensurePrivateDir, DaemonDirError } from "../daemon/daemon-dir.js";
+import { bridgeLocation, runningBridge } from "../daemon/bridge-identity.js";
 import { computeDaemonKey, daemonTool } from "../daemon/key.js";
 import { clearKillHistory } from "../daemon/start-history.js";
+import { BridgeVerifier } from "../daemon/verify-bridge.js";
 import { daemonHostSettings, daemonTarget, resolveDaemonDir } from "./daemon-mode.js";
 import { parseOptions, UsageError, type BridgeOptions } from "./options.js";
 
@@ -75,12 +77,21 @@ async function serve(argv: readonly string[]): Promise<number> {
     throw err;
   }
   const key = computeDaemonKey(daemonTool(options.tool, process.cwd()), startupArgs, daemonHostSettings(options));
+  // The key names the digest this bridge claims; a daemon checks its own code against it too.
+  const bridge = runningBridge();
+  const verifier = new BridgeVerifier(bridge.kind, bridge.digest);
+  const ownProblem = verifier.check(bridgeLocation(bridge));
+  if (ownProblem !== undefined) {
+    process.stderr.write(`worker-bridge daemon: ${ownProblem.replace("the client's bridge", "my own bridge")}; exiting\n`);
+    return 4;
+  }
   const paths = daemonPaths(options.daemonDir, key.fileStem);
   const { serveDaemon } = await import("../frontends/daemon/serve.js");
   const { createRuntime } = await import("../runtime/runtime.js");
   const { runtimeOptions } = await import("./runtime-options.js");
   return serveDaemon(() => createRuntime(runtimeOptions(options, { startupArgs })), {
     key,
+    bridge: verifier,
     expectedKey: expected,
     socketPath: paths.socket,
     infoPath: paths.info,

@@ -1,7 +1,7 @@
 import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 import { expandArgfiles, needsExpansion } from "./argfile.js";
 import type { HostResult, Job, JobEnd, PreparedJob, Result, ToolHost } from "./job.js";
-import { LatencyRecorder } from "./latency.js";
+import { LatencyRecorder, nowMs } from "./latency.js";
 import type { Logger } from "./logger.js";
 
 export interface DispatcherObserver {
@@ -102,7 +102,7 @@ export class Dispatcher {
   submit(job: Job, owner?: AbortController): Promise<Result> {
     const promise = this.execute(job, owner?.signal === job.signal ? owner : undefined).catch((err: unknown) =>
       // execute() handles every expected failure; this is the last line of defence.
-      this.finish(job, undefined, performance.now(), {
+      this.finish(job, undefined, nowMs(), {
         exitCode: BRIDGE_FAILURE_EXIT_CODE,
         output: bridgeMessage(`internal error while running request ${job.id}: ${errorText(err)}`),
       }, "failed-to-start"),
@@ -139,7 +139,7 @@ export class Dispatcher {
   }
 
   private async execute(job: Job, owner: AbortController | undefined): Promise<Result> {
-    const start = performance.now();
+    const start = nowMs();
     this.counts.requests++;
     if (job.signal.aborted || this.closing) {
       return this.finish(job, undefined, start, { exitCode: 1, output: this.notStartedNote(job, "before it started") }, "cancelled");
@@ -278,7 +278,7 @@ export class Dispatcher {
     partial: { exitCode: number; output: string; hostPid?: number | undefined },
     end: JobEnd,
   ): Result {
-    const durationMs = performance.now() - start;
+    const durationMs = nowMs() - start;
     const result: Result = {
       exitCode: partial.exitCode,
       output: partial.output.toWellFormed(),

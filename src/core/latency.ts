@@ -21,3 +21,12 @@ export class LatencyRecorder {
     return sorted[index];
   }
 }
+
+/**
+ * A monotonic clock in milliseconds. Not `performance.now()`: its first use loads Node's perf_hooks
+ * (about ten internal modules), a measurable share of a one-shot run's start (docs/daemon.md, "A
+ * fast client").
+ */
+export function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}

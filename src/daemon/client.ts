@@ -1,6 +1,7 @@
 import { appendFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import type { RunRequest } from "../protocol/daemon/messages.js";
+import { bridgeLocation, runningBridge } from "./bridge-identity.js";
 import { connectDaemon, exchange } from "./connect.js";
 import { daemonPaths, ensurePrivateDir, fallbackLogPath } from "./daemon-dir.js";
 import type { DaemonStartOptions } from "./start-daemon.js";
@@ -44,6 +45,7 @@ async function runInPrivateDir(options: DaemonClientOptions): Promise<DaemonOutc
   const request: RunRequest = {
     type: "run",
     key: options.key.digest,
+    bridge: bridgeLocation(runningBridge()),
     cwd: options.cwd,
     argv: options.argv,
     env: options.env,

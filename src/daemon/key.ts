@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { builtinToolNames, resolveToolModule } from "../tools/load-tool.js";
-import { runningBridge, sha256 } from "./bridge-identity.js";
+import { runningBridge } from "./bridge-identity.js";
+import { sha256Hex } from "./sha256.js";
 
 /** Host settings that change how a daemon runs jobs; two clients must agree on all of them. */
 export interface DaemonHostSettings {
@@ -54,7 +55,7 @@ export interface DaemonKey {
 export function daemonTool(spec: string, cwd: string): DaemonTool {
   if (builtinToolNames().includes(spec)) return { spec, id: `builtin:${spec}`, digest: "in-bridge" };
   const url = resolveToolModule(spec, cwd);
-  return { spec: url, id: url, digest: url.startsWith("file:") ? sha256(readFileSync(fileURLToPath(url))) : "not-a-file" };
+  return { spec: url, id: url, digest: url.startsWith("file:") ? sha256Hex(readFileSync(fileURLToPath(url))) : "not-a-file" };
 }
 
 /** Computes the key for this process's node, this bridge build and the given tool. */
@@ -75,6 +76,6 @@ export function computeDaemonKey(tool: DaemonTool, startupArgs: readonly string[
       maxToolMemoryMb: hostSettings.maxToolMemoryMb,
     },
   };
-  const digest = sha256(JSON.stringify(parts));
+  const digest = sha256Hex(JSON.stringify(parts));
   return { parts, digest, fileStem: `d-${digest.slice(0, 24)}` };
 }

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runningBridge, sha256 } from "./bridge-identity.js";
+import { runningBridge } from "./bridge-identity.js";
+import { bundleContentDigest } from "./build-id.js";
+import { nativeSha256 } from "./native-sha256.js";
 import { ensurePrivateDir } from "./daemon-dir.js";
 
 /**
@@ -19,9 +21,11 @@ export function daemonEntryPoint(daemonDir: string): { path: string } | { reason
   try {
     ensurePrivateDir(dir, process.getuid!());
     // Written only by rename, so a file there is whole; the check catches anything else.
-    if (existsSync(target) && sha256(readFileSync(target)) === bridge.digest) return { path: target };
+    if (existsSync(target) && bundleContentDigest(readFileSync(target), nativeSha256) === bridge.digest) return { path: target };
     const bytes = readFileSync(bridge.file);
-    if (sha256(bytes) !== bridge.digest) return { reason: `the bridge file ${bridge.file} changed while this client ran (a rebuild?)` };
+    if (bundleContentDigest(bytes, nativeSha256) !== bridge.digest) {
+      return { reason: `the bridge file ${bridge.file} is not the build it claims (edited after it was built, or rebuilt while this client ran)` };
+    }
     const temp = `${target}.${process.pid}.tmp`;
     try {
       writeFileSync(temp, bytes, { mode: 0o600 });

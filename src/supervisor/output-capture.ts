@@ -59,19 +59,57 @@ function patchedWrite(fallback: WriteFn): WriteFn {
  * `process.stdout` and `process.stderr` go to that job's sink (AsyncLocalStorage keeps concurrent
  * jobs apart); outside a job, stray stdout is redirected to stderr. Returns the only function that
  * may still write to the real stdout. Idempotent.
+ *
+ * Each stream is patched when something first uses it, not here: creating `process.stderr` on a
+ * pipe costs a Node process about 2 ms, a one-shot run that prints nothing never needs it, and its
+ * start is what a one-shot build pays per action (docs/daemon.md, "A fast client").
  */
 export function installOutputCapture(): { protocolWrite: (data: Uint8Array | string, cb?: (err?: Error | null) => void) => boolean } {
   if (!installed) {
-    const protocolWrite = process.stdout.write.bind(process.stdout) as WriteFn;
-    const stderrWrite = process.stderr.write.bind(process.stderr) as WriteFn;
+    let realStdout: WriteFn | undefined;
+    let realStderr: WriteFn | undefined;
+    const stderrWrite = ((...args: unknown[]) => {
+      stderr();
+      return (realStderr as (...a: unknown[]) => boolean)(...args);
+    }) as WriteFn;
+    const protocolWrite = ((...args: unknown[]) => {
+      stdout();
+      return (realStdout as (...a: unknown[]) => boolean)(...args);
+    }) as WriteFn;
+    const stdout = onFirstUse("stdout", (stream) => {
+      realStdout = stream.write.bind(stream) as WriteFn;
+      stream.write = patchedWrite(stderrWrite);
+    });
+    const stderr = onFirstUse("stderr", (stream) => {
+      realStderr = stream.write.bind(stream) as WriteFn;
+      stream.write = patchedWrite(stderrWrite);
+    });
     installed = { protocolWrite, stderrWrite };
-    process.stdout.write = patchedWrite(stderrWrite);
-    process.stderr.write = patchedWrite(stderrWrite);
   }
   const write = installed.protocolWrite;
   return {
     protocolWrite: (data, cb) => (cb ? write(data, cb) : write(data)),
   };
+}
+
+/** Patches `process[name]` when it is first used; returns a function that creates it now. */
+function onFirstUse(name: "stdout" | "stderr", patch: (stream: NodeJS.WriteStream) => void): () => NodeJS.WriteStream {
+  const descriptor = Object.getOwnPropertyDescriptor(process, name);
+  const create = descriptor?.get;
+  let stream: NodeJS.WriteStream | undefined;
+  const get = (): NodeJS.WriteStream => {
+    if (stream === undefined) {
+      stream = (create ? create.call(process) : process[name]) as NodeJS.WriteStream;
+      patch(stream);
+    }
+    return stream;
+  };
+  if (create !== undefined && descriptor?.configurable === true) {
+    Object.defineProperty(process, name, { configurable: true, enumerable: descriptor.enumerable ?? true, get });
+  } else {
+    get();
+  }
+  return get;
 }
 
 /** Runs `fn` with everything it prints (also from async continuations) collected into `sink`. */

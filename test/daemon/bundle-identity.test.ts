@@ -1,10 +1,13 @@
 // The daemon key names the bridge by content (docs/daemon.md, "The key"): copies of one
 // single-file bundle at different paths (one per sandbox or remote build directory) share a
-// daemon, which runs its own copy so that it outlives the action's directory.
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+// daemon, which runs its own copy so that it outlives the action's directory. The identity is fixed
+// at build time and only claimed by clients; the daemon checks it, so a bridge edited after its
+// build is refused, never served.
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { bundleContentDigest, embedBundleDigest } from "../../src/daemon/build-id.js";
 import { REPO_ROOT } from "../support/paths.js";
 import { daemonInfos, daemonPidsFor, fallbackLines, killDaemons, makeDaemonDir, pidFrom, removeDaemonDir, runClient } from "./helpers.js";
 
@@ -69,11 +72,22 @@ describe("the daemon and the single-file bundle", () => {
     expect(daemonPidsFor(dir)).toEqual([daemonPid]);
   });
 
+  it("the bundle carries its own content digest, fixed at build time", () => {
+    const bytes = readFileSync(BUNDLE);
+    const embedded = /^const __workerBridgeBuildDigest = "([0-9a-f]{64})";$/m.exec(bytes.toString("latin1").split("\n")[1]!)?.[1];
+    expect(embedded).toBeDefined();
+    expect(bundleContentDigest(bytes)).toBe(embedded);
+    const edited = Buffer.concat([bytes, Buffer.from("\n// edited\n")]);
+    expect(bundleContentDigest(edited)).not.toBe(embedded);
+  });
+
   it("a bundle with different content gets a different daemon", async () => {
     const { dir, work } = setUp();
     const a = copyBundle(work, "a");
     const other = copyBundle(work, "other");
+    // Another build: other content, and the digest embedded for it.
     appendFileSync(other, "\n// another build\n");
+    writeFileSync(other, embedBundleDigest(readFileSync(other)).bytes);
     const pidA = await runProbe(a, dir, "from-a");
     const pidOther = await runProbe(other, dir, "from-other");
     expect(pidOther).not.toBe(pidA);
@@ -81,5 +95,58 @@ describe("the daemon and the single-file bundle", () => {
     expect(new Set(keys).size).toBe(2);
     expect(daemonPidsFor(dir)).toHaveLength(2);
     expect(readdirSync(join(dir, "bridges"))).toHaveLength(2);
+  });
+
+  it("a bundle edited after its build (stale embedded digest) is refused by the warm daemon and runs in-process", async () => {
+    const { dir, work } = setUp();
+    const pidWarm = await runProbe(copyBundle(work, "a"), dir, "from-a");
+    const stale = copyBundle(work, "stale");
+    appendFileSync(stale, "\n// edited after the build\n");
+    const run = await runClient(["--tool", "probe", "--daemon=on", `--daemon-dir=${dir}`, "--echo=from-stale", "--pid"], { entry: stale });
+    expect(run.code, run.stderr).toBe(0);
+    expect(fallbackLines(run.stderr)).toHaveLength(1);
+    expect(run.stderr).toMatch(/daemon refused the request: the client's bridge .*stale.* is not the build it claims/);
+    expect(run.stderr).toContain("from-stale");
+    // Answered by the client itself, not by the daemon's tool process.
+    expect(pidFrom(run.stderr)).not.toBe(pidWarm);
+    const required = await runClient(["--tool", "probe", "--daemon=require", `--daemon-dir=${dir}`, "--echo=x"], { entry: stale });
+    expect(required.code).toBe(2);
+    expect(required.stderr).toContain("is not the build it claims");
+    expect(daemonInfos(dir)).toHaveLength(1);
+  });
+
+  it("a bundle edited after its build starts no daemon of its own", async () => {
+    const { dir, work } = setUp();
+    const stale = copyBundle(work, "stale");
+    appendFileSync(stale, "\n// edited after the build\n");
+    const run = await runClient(["--tool", "probe", "--daemon=require", `--daemon-dir=${dir}`, "--echo=x"], { entry: stale });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("is not the build it claims");
+    expect(daemonPidsFor(dir)).toEqual([]);
+    expect(existsSync(join(dir, "bridges")) ? readdirSync(join(dir, "bridges")) : []).toEqual([]);
+  });
+
+  it("a package dist/ edited after its build is refused by the warm daemon, and a daemon started from it exits before serving", async () => {
+    const { dir, work } = setUp();
+    const pkg = join(work, "pkg");
+    cpSync(join(REPO_ROOT, "dist"), join(pkg, "dist"), { recursive: true });
+    writeFileSync(join(pkg, "package.json"), readFileSync(join(REPO_ROOT, "package.json")));
+    const pristine = join(pkg, "dist", "cli.js");
+    const pidWarm = await runProbe(pristine, dir, "from-pristine");
+    const edited = join(work, "edited");
+    cpSync(pkg, edited, { recursive: true });
+    appendFileSync(join(edited, "dist", "tools", "probe.js"), "\n// edited after the build\n");
+    const run = await runClient(["--tool", "probe", "--daemon=on", `--daemon-dir=${dir}`, "--echo=from-edited", "--pid"], {
+      entry: join(edited, "dist", "cli.js"),
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/daemon refused the request: the client's bridge .*edited.* is not the build it claims/);
+    expect(pidFrom(run.stderr)).not.toBe(pidWarm);
+    // With the warm daemon gone, the edited package's own daemon checks itself and never serves.
+    await killDaemons(dir);
+    const alone = await runClient(["--tool", "probe", "--daemon=require", `--daemon-dir=${dir}`, "--echo=x"], { entry: join(edited, "dist", "cli.js") });
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/not the build it claims/);
+    expect(daemonPidsFor(dir)).toEqual([]);
   });
 });

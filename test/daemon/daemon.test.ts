@@ -98,7 +98,7 @@ describe("daemon mode: the request runs as the client would have run it", () => 
     const [info] = daemonInfos(dir);
     const conn = await connectDaemon(info!.socket);
     if (!("socket" in conn)) throw new Error(conn.error);
-    const { messages } = await exchange(conn.socket, { type: "run", key: "0".repeat(64), cwd: "/", argv: ["--echo=x"], env: {} });
+    const { messages } = await exchange(conn.socket, { type: "run", key: "0".repeat(64), bridge: "/", cwd: "/", argv: ["--echo=x"], env: {} });
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ type: "refused" });
     expect((messages[0] as Extract<DaemonMessage, { type: "refused" }>).reason).toMatch(/serves key [0-9a-f]{12}, not 000000000000/);

@@ -4,6 +4,7 @@ import { isAbsolute } from "node:path";
 import { restrictToOwner } from "../../daemon/daemon-dir.js";
 import { removeDaemonInfo, writeDaemonInfo } from "../../daemon/daemon-info.js";
 import type { DaemonKey } from "../../daemon/key.js";
+import type { BridgeVerifier } from "../../daemon/verify-bridge.js";
 import { LengthPrefixedDecoder } from "../../protocol/daemon/length-prefix.js";
 import {
   DaemonMessageError,
@@ -18,6 +19,8 @@ import { obtainRuntime, type RuntimeSource } from "../../runtime/runtime.js";
 export interface DaemonServeOptions {
   /** The key this process computed for itself. */
   readonly key: DaemonKey;
+  /** Checks a client's bridge is the build the key names, before its request runs. */
+  readonly bridge: BridgeVerifier;
   /** The key digest the starting client asked for; serving stops before it starts if they differ. */
   readonly expectedKey: string;
   readonly socketPath: string;
@@ -88,6 +91,13 @@ export async function serveDaemon(source: RuntimeSource, options: DaemonServeOpt
   const run = async (socket: Socket, request: RunRequest): Promise<void> => {
     if (request.key !== options.key.digest) {
       send(socket, { type: "refused", reason: `this daemon serves key ${options.key.digest.slice(0, 12)}, not ${request.key.slice(0, 12)}` });
+      socket.end();
+      return;
+    }
+    // The key only carries the digest the client's bridge claims; its content must match it.
+    const wrongBridge = options.bridge.check(request.bridge);
+    if (wrongBridge !== undefined) {
+      send(socket, { type: "refused", reason: wrongBridge });
       socket.end();
       return;
     }

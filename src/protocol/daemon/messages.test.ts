@@ -23,8 +23,8 @@ function raw(value: unknown): Uint8Array {
 describe("daemon messages (docs/daemon.md, wire)", () => {
   it("every client message round-trips, carrying cwd, argv, the whole env and the timeout", () => {
     const messages: ClientMessage[] = [
-      { type: "run", key: "k".repeat(64), cwd: "/w", argv: ["@a", "--x=é"], env: { PATH: "/bin", EMPTY: "" }, timeoutMs: 5000 },
-      { type: "run", key: "k", cwd: "/", argv: [], env: {} },
+      { type: "run", key: "k".repeat(64), bridge: "/b/worker-bridge.mjs", cwd: "/w", argv: ["@a", "--x=é"], env: { PATH: "/bin", EMPTY: "" }, timeoutMs: 5000 },
+      { type: "run", key: "k", bridge: "/b", cwd: "/", argv: [], env: {} },
       { type: "status" },
       { type: "stop" },
     ];
@@ -59,6 +59,7 @@ describe("daemon messages (docs/daemon.md, wire)", () => {
       raw({ v: 1, type: "run", key: "k", cwd: "/", argv: [], env: { A: 1 } }),
       raw({ v: 1, type: "run", key: "k", cwd: "/", argv: [], env: {}, timeoutMs: -1 }),
       raw({ v: 1, type: "run", cwd: "/", argv: [], env: {} }),
+      raw({ v: 1, type: "run", key: "k", cwd: "/", argv: [], env: {} }),
       raw({ v: 1, type: "launch" }),
       new TextEncoder().encode("{"),
     ];
@@ -68,7 +69,7 @@ describe("daemon messages (docs/daemon.md, wire)", () => {
   });
 
   it('an env entry named "__proto__" stays an ordinary entry', () => {
-    const frame = new TextEncoder().encode('{"v":1,"type":"run","key":"k","cwd":"/","argv":[],"env":{"__proto__":"x","A":"b"}}');
+    const frame = new TextEncoder().encode('{"v":1,"type":"run","key":"k","bridge":"/b","cwd":"/","argv":[],"env":{"__proto__":"x","A":"b"}}');
     const m = decodeClientMessage(frame);
     if (m.type !== "run") throw new Error("expected run");
     expect(Object.keys(m.env).sort()).toEqual(["A", "__proto__"]);

@@ -16,6 +16,11 @@ export interface RunRequest {
   readonly type: "run";
   /** The key the client computed; a daemon serving another key refuses. */
   readonly key: string;
+  /**
+   * Where the client's bridge is (the bundle file, or the package's `dist/`): the daemon checks
+   * its content against the build digest in the key before answering.
+   */
+  readonly bridge: string;
   /** Absolute directory the request runs in (argfiles and relative paths resolve against it). */
   readonly cwd: string;
   /** The request's arguments, argfiles not yet expanded. */
@@ -150,6 +155,7 @@ export function decodeClientMessage(frame: Uint8Array): ClientMessage {
       return {
         type: "run",
         key: str(obj, "key"),
+        bridge: str(obj, "bridge"),
         cwd: str(obj, "cwd"),
         argv: strings(obj, "argv"),
         env: stringRecord(obj, "env"),
