@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
 import { isAlive, REPO_ROOT } from "./cluster.js";
 import { BUNDLE, copyDemo, medianActionMs } from "./demo-workspace.js";
-import { actionPathFlag, bazelBinary, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
+import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
 
 const LIBRARIES = 22;
 const EDITED = "//ts:lib00";
@@ -33,20 +33,8 @@ let daemonParent = "";
 let daemonDir = "";
 let session: BazelSession | undefined;
 
-/** Pids of live daemons serving the test's directory, from /proc (their command line names it). */
-function daemonPids(): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-      if (cmd.includes("serve") && cmd.includes(`--daemon-dir=${daemonDir}`) && isAlive(Number(name))) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
+/** Pids of live daemons serving the test's directory. */
+const daemonPids = (): number[] => daemonPidsServing(daemonDir);
 
 function childPids(parent: number): number[] {
   const out: number[] = [];

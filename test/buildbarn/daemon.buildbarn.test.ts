@@ -5,14 +5,14 @@
 // copy of the bundle, so it outlives every build directory. Outputs stay byte-identical; a daemon
 // killed between builds costs nothing but a restart. The tsc targets are left out here.
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
 import { isAlive } from "./cluster.js";
 import { BUNDLE, copyDemo } from "./demo-workspace.js";
-import { actionPathFlag, bazelBinary, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
+import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
 
 const TARGETS = ["//demo/..."];
 const ACTIONS = 4 * 6;
@@ -23,20 +23,8 @@ let daemonParent = "";
 let daemonDir = "";
 let session: BazelSession | undefined;
 
-/** Pids of live daemons serving the test's directory, from /proc (their command line names it). */
-function daemonPids(): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
-      if (cmd.includes("serve") && cmd.includes(`--daemon-dir=${daemonDir}`) && isAlive(Number(name))) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
+/** Pids of live daemons serving the test's directory. */
+const daemonPids = (): number[] => daemonPidsServing(daemonDir);
 
 async function killDaemons(): Promise<void> {
   const pids = daemonPids();

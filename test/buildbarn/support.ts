@@ -119,3 +119,18 @@ export function snapshotFiles(dir: string, skip: (rel: string) => boolean = () =
   if (existsSync(dir)) walk(dir);
   return out;
 }
+
+/** Pids of live daemons serving `daemonDir`, from /proc (their command line names it). */
+export function daemonPidsServing(daemonDir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0");
+      if (cmd.includes("serve") && cmd.includes(`--daemon-dir=${daemonDir}`) && isAlive(Number(name))) pids.push(Number(name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
