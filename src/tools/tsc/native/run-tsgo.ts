@@ -1,5 +1,6 @@
-// Runs the tsgo binary once. On cancellation the process is killed and waited for: the target's
-// directory must not be written by a compiler nobody is listening to while the next request runs.
+// Runs a compiler binary once (tsgo, or node running the JavaScript tsc). On cancellation the process
+// is killed and waited for: the target's directory must not be written by a compiler nobody is
+// listening to while the next request runs.
 import { spawn } from "node:child_process";
 
 export type TsgoResult =
