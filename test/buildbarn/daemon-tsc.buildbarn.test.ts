@@ -12,15 +12,14 @@
 // and a fresh TypeScript load in the daemon's tool process (measured 0.9-1.5x, and the tool
 // process grows by a TypeScript copy per action). With TypeScript named at one fixed path on the
 // worker (`--typescript=`), the daemon stays warm across build directories (medians 6.3-9.5x).
-import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
 import { isAlive, REPO_ROOT } from "./cluster.js";
-import { BUNDLE, copyDemo, medianActionMs } from "./demo-workspace.js";
-import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
+import { copyDemo, medianActionMs } from "./demo-workspace.js";
+import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, runDaemonCommand, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
 
 const LIBRARIES = 22;
 const EDITED = "//ts:lib00";
@@ -50,11 +49,7 @@ function childPids(parent: number): number[] {
   return out;
 }
 
-function daemonCli(...args: string[]): string {
-  const run = spawnSync(process.execPath, [BUNDLE, "daemon", ...args, `--daemon-dir=${daemonDir}`], { encoding: "utf8" });
-  expect(run.status, run.stderr).toBe(0);
-  return run.stdout;
-}
+const daemonCli = (...args: string[]): string => runDaemonCommand(daemonDir, ...args);
 
 beforeAll(async () => {
   if (skipReason !== undefined) return;

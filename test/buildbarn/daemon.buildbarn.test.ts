@@ -4,15 +4,14 @@
 // daemon directory under /tmp (bb_runner leaves detached processes alone). The daemon runs its own
 // copy of the bundle, so it outlives every build directory. Outputs stay byte-identical; a daemon
 // killed between builds costs nothing but a restart. The tsc targets are left out here.
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
 import { isAlive } from "./cluster.js";
-import { BUNDLE, copyDemo } from "./demo-workspace.js";
-import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
+import { copyDemo } from "./demo-workspace.js";
+import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, runDaemonCommand, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
 
 const TARGETS = ["//demo/..."];
 const ACTIONS = 4 * 6;
@@ -38,11 +37,7 @@ async function killDaemons(): Promise<void> {
   for (let i = 0; i < 200 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 50));
 }
 
-function daemonCli(...args: string[]): string {
-  const run = spawnSync(process.execPath, [BUNDLE, "daemon", ...args, `--daemon-dir=${daemonDir}`], { encoding: "utf8" });
-  expect(run.status, run.stderr).toBe(0);
-  return run.stdout;
-}
+const daemonCli = (...args: string[]): string => runDaemonCommand(daemonDir, ...args);
 
 beforeAll(async () => {
   if (skipReason !== undefined) return;

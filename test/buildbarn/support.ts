@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -133,4 +134,11 @@ export function daemonPidsServing(daemonDir: string): number[] {
     }
   }
   return pids;
+}
+
+/** `worker-bridge daemon ARGS --daemon-dir=DIR` through the bundle; fails the test unless it exits 0. */
+export function runDaemonCommand(daemonDir: string, ...args: string[]): string {
+  const run = spawnSync(process.execPath, [BUNDLE, "daemon", ...args, `--daemon-dir=${daemonDir}`], { encoding: "utf8" });
+  expect(run.status, run.stderr).toBe(0);
+  return run.stdout;
 }
