@@ -3,7 +3,8 @@
 // channel (issue 14), each an echo child answering a job-sized message with a done-sized one:
 //   - Node's IPC channel (`fork`), JSON and "advanced" (structured clone) serialization;
 //   - a dedicated socket on stdio fd 3 with u32-length-prefixed frames, the frame body JSON,
-//     v8.serialize, or a hand-rolled binary encoding; writes issued in one tick go out as one write.
+//     v8.serialize, or a hand-rolled binary encoding; frames queued in one event-loop turn leave as
+//     one write (flushed from setImmediate; src/supervisor/frame-channel.ts uses process.nextTick).
 // Measured one at a time (latency) and 8 in flight (throughput), variants taking turns every BATCH
 // round trips so machine load hits all alike. Read the ratios, not the absolute times.
 import { type ChildProcess, fork, spawn } from "node:child_process";
@@ -113,13 +114,13 @@ class FramedSocket {
     const body = encodeBody(this.codec, m);
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32LE(body.length, 0);
-    if (this.pending.length === 0) process.nextTick(() => this.flush());
+    if (this.pending.length === 0) setImmediate(() => this.flush());
     this.pending.push(head, body);
   }
   private flush(): void {
     const parts = this.pending;
     this.pending = [];
-    this.socket.write(parts.length === 2 ? Buffer.concat(parts) : Buffer.concat(parts));
+    this.socket.write(Buffer.concat(parts));
   }
 }
 
@@ -164,7 +165,7 @@ function pipeChannel(codec: Codec): Channel {
   });
   const socket = child.stdio[3] as Socket;
   const ch: Channel = {
-    name: `fd 3 socket, u32 frames, ${codec}, same-tick writes batched`,
+    name: `fd 3 socket, u32 frames, ${codec}, writes batched per turn`,
     send: (m) => framed.send(m),
     onDone: () => undefined,
     close: () => child.kill(),
