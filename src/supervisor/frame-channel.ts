@@ -60,7 +60,14 @@ export class FrameChannel {
     }
     const callback = done ? () => done() : undefined;
     if (parts.length === 0) {
-      if (callback) this.socket.write(Buffer.alloc(0), callback);
+      if (done && this.socket.writableLength === 0) done();
+      else if (done) {
+        const once = (): void => {
+          this.socket.off("drain", once).off("close", once);
+          done();
+        };
+        this.socket.once("drain", once).once("close", once);
+      }
     } else if (parts.length === 1 || bytes <= 64 * 1024) {
       // Copying a few small frames is cheaper than writev's bookkeeping.
       const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);

@@ -93,6 +93,20 @@ describe("FrameChannel", () => {
     expect(got).toEqual(["first", "second"]);
   });
 
+  it("flush(done) calls back once the queued frames are written, also with nothing queued and after the socket is gone", async () => {
+    const [a, b] = await socketPair();
+    const received = new Promise<string>((resolve) => new FrameChannel(b, (f) => resolve(f.subarray(4).toString("utf8")), () => undefined));
+    const sender = new FrameChannel(a, () => undefined, () => undefined);
+    sender.send(frame("last words"));
+    await new Promise<void>((resolve) => sender.flush(resolve));
+    await new Promise<void>((resolve) => sender.flush(resolve));
+    expect(await received).toBe("last words");
+    b.destroy();
+    a.destroy();
+    sender.send(frame("into the void"));
+    await new Promise<void>((resolve) => sender.flush(resolve));
+  });
+
   it("reports a corrupted stream (an absurd frame length) instead of waiting for it forever", async () => {
     const [a, b] = await socketPair();
     const reason = new Promise<string>((resolve) => new FrameChannel(b, () => undefined, resolve));
