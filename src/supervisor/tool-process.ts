@@ -80,9 +80,10 @@ export class ToolProcess {
 
   constructor(private readonly options: ToolProcessOptions) {
     this.exitedPromise = new Promise((r) => (this.markExited = r));
-    // Not fork(): Node's IPC channel costs more per message than the whole rest of a request (see
-    // docs/supervisor.md, "The channel"). fd 3 is a socket pair like the IPC channel's, and as with
-    // it, the child exits when the bridge's end closes.
+    // Not fork(): binary frames on a plain socket, batched per event, cost less per message than
+    // Node's IPC channel (docs/supervisor.md, "The channel between the bridge and a tool process").
+    // fd 3 is a socket pair like the IPC channel's, and as with it, the child exits when the
+    // bridge's end closes.
     this.child = spawn(process.execPath, [...options.execArgv, options.entry], {
       env: options.env,
       stdio: ["ignore", "pipe", "pipe", "pipe"],
