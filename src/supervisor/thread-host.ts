@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ProcessHost, type ProcessHostOptions, type ToolWorkers } from "./process-host.js";
 import { EnvBase } from "./tool-process-ipc.js";
@@ -83,11 +83,17 @@ function toolThreads(options: ProcessHostOptions): ToolWorkers {
   return { noun: "tool thread", nouns: "tool threads", memory: "heap", jobBaseEnv: new EnvBase(env), launch };
 }
 
-/** tool-thread-main next to this file (`.ts` under tsx); the single-file build is its own entry. */
-function threadEntry(): string {
+/**
+ * tool-thread-main next to this file; the single-file build is its own entry. Run from source
+ * under tsx, a thread does not inherit tsx's loader (Node 20 applies `--import` hooks to the main
+ * thread only), so a tiny module registers it in the thread first.
+ */
+function threadEntry(): string | URL {
   const here = fileURLToPath(import.meta.url);
   if (singleFileBuild) return here;
   const js = join(dirname(here), "tool-thread-main.js");
   if (existsSync(js)) return js;
-  return join(dirname(here), "tool-thread-main.ts");
+  const ts = pathToFileURL(join(dirname(here), "tool-thread-main.ts")).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  return new URL(`data:text/javascript,import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(ts)});`);
 }
