@@ -92,6 +92,15 @@ describe("thread host: crash isolation", () => {
     expect(await b.end()).toEqual({ code: 0, signal: null });
   });
 
+  it("without a memory budget, the thread's heap limit is the bridge's (--max-old-space-size): reaching it ends only the thread", async () => {
+    const b = new BazelBridge({ args: ["--tool", FIXTURE_TOOL, "--host", "thread"], nodeArgs: ["--max-old-space-size=48"] });
+    const r = await b.request(0, ["--oom"]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.output).toMatch(/ran out of memory/);
+    expect((await b.request(1, ["--pid"])).exitCode).toBe(0);
+    expect(await b.end()).toEqual({ code: 0, signal: null });
+  });
+
   it("after 5 failed starts, requests are answered at once with the crash-loop error and no new thread", async () => {
     const b = fixture("--fail-init", "--log-level", "debug");
     for (let i = 0; i < 5; i++) {
