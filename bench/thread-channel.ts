@@ -1,9 +1,11 @@
 // `node --import tsx bench/thread-channel.ts [--requests=N] [--rounds=N]`: what a round trip
 // between the bridge and a tool thread costs over a MessagePort, before any tool code runs, for
-// the two ways a job can travel (issue 14, --host=thread):
-//   - objects: the job and its answer posted as plain objects (structured clone both ways);
+// the ways a job can travel (issue 14, --host=thread):
+//   - objects: the job and its answer posted as plain objects (structured clone both ways; what the
+//     thread host does, src/supervisor/thread-host.ts);
 //   - frames: the process host's binary codec (src/supervisor/tool-process-ipc.ts), each frame
-//     body copied into its own ArrayBuffer and transferred (src/supervisor/thread-frames.ts).
+//     body copied into its own ArrayBuffer and transferred;
+//   - frames-copied: the same ArrayBuffers posted without a transfer list (cloned).
 // One at a time (latency) and 8 in flight (throughput); variants take turns every round so machine
 // load hits both alike; wall and CPU (both threads: process.cpuUsage) µs per round trip. Read the
 // ratios, not the absolute times.
@@ -11,9 +13,23 @@ import { isMainThread, parentPort, Worker } from "node:worker_threads";
 import { loadavg } from "node:os";
 import type { PreparedJob } from "../src/core/job.js";
 import { decodeJob, decodeToHost, decodeToTool, encodeRun, encodeToHost, EnvBase } from "../src/supervisor/tool-process-ipc.js";
-import { frameFromTransfer, frameToTransfer } from "../src/supervisor/thread-frames.js";
+import { FRAME_HEADER_BYTES } from "../src/supervisor/frame-channel.js";
 
-type Mode = "objects" | "frames";
+type Mode = "objects" | "frames" | "frames-copied";
+
+/**
+ * A codec frame's body in an ArrayBuffer of its own: small frames live in slices of Node's shared
+ * Buffer pool, and posting a view would clone the whole pool slab.
+ */
+function frameToTransfer(frame: Buffer): ArrayBuffer {
+  const body = new ArrayBuffer(frame.length - FRAME_HEADER_BYTES);
+  new Uint8Array(body).set(frame.subarray(FRAME_HEADER_BYTES));
+  return body;
+}
+
+function frameFromTransfer(body: ArrayBuffer): Buffer {
+  return Buffer.from(body);
+}
 const START_ENV = Object.freeze({ ...(process.env as Record<string, string>) });
 
 if (!isMainThread) {
@@ -29,7 +45,8 @@ if (!isMainThread) {
       if (message.t !== "run") throw new Error("expected a run frame");
       decodeJob(message, START_ENV);
       const body = frameToTransfer(encodeToHost({ t: "done", seq: message.seq, exitCode: 0, output: "", rss: -1 }));
-      port.postMessage({ mode: "frames", body }, [body]);
+      if (m.mode === "frames") port.postMessage({ mode: m.mode, body }, [body]);
+      else port.postMessage({ mode: m.mode, body });
     }
   });
 } else {
@@ -57,7 +74,8 @@ if (!isMainThread) {
         worker.postMessage({ mode, job: { t: "run", seq: s, id: job.id, origin: job.origin, args: job.args, inputs: job.inputs, cwd: job.cwd, verbosity: job.verbosity, ...envFields(set, unset) } });
       } else {
         const body = frameToTransfer(encodeRun(s, job, base));
-        worker.postMessage({ mode, body }, [body]);
+        if (mode === "frames") worker.postMessage({ mode, body }, [body]);
+        else worker.postMessage({ mode, body });
       }
     });
   /** The env difference in IpcJob's shape (empty here: jobs carry the start env, as most do). */
@@ -87,7 +105,7 @@ if (!isMainThread) {
     return { wall, cpu: (c.user + c.system) / requests };
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const modes: Mode[] = ["objects", "frames"];
+  const modes: Mode[] = ["objects", "frames", "frames-copied"];
   for (const mode of modes) await measure(mode, 1); // warm-up
   const lines = [`load average at start ${loadavg().map((l) => l.toFixed(2)).join(" ")}; ${rounds} rounds × ${requests} round trips`, "", "| variant | in flight | wall µs/round trip (median) | CPU µs/round trip (median) |", "|---|---|---|---|"];
   for (const inFlight of [1, 8]) {

@@ -1,12 +1,19 @@
 import { spawn } from "node:child_process";
 import type { Socket } from "node:net";
-import { TOOL_PROCESS_CHANNEL_FD } from "./tool-process-ipc.js";
+import { decodeToHost, encodeAbort, encodeRetire, encodeRun, type EnvBase, TOOL_PROCESS_CHANNEL_FD, type ToHostMessage } from "./tool-process-ipc.js";
 import { FrameChannel } from "./frame-channel.js";
 import type { Logger } from "../core/logger.js";
 import type { LaunchWorker } from "./tool-process.js";
 
 /** A tool worker that is a child process (`--host=process`), talking over fd 3. */
-export function launchToolProcess(options: { entry: string; execArgv: string[]; env: Record<string, string>; logger: Logger }): LaunchWorker {
+export function launchToolProcess(options: {
+  entry: string;
+  execArgv: string[];
+  env: Record<string, string>;
+  /** `env` as the tool sees it (without the bridge's private config entry): jobs' env is sent as a difference from it. */
+  jobBaseEnv: EnvBase;
+  logger: Logger;
+}): LaunchWorker {
   return (events) => {
     // Not fork(): binary frames on a plain socket, batched per event, cost less per message than
     // Node's IPC channel (docs/supervisor.md, "The channel between the bridge and a tool process").
@@ -18,7 +25,20 @@ export function launchToolProcess(options: { entry: string; execArgv: string[]; 
     });
     const pid = child.pid ?? -1;
     const socket = child.stdio[TOOL_PROCESS_CHANNEL_FD] as Socket;
-    const channel = new FrameChannel(socket, events.frame, events.broken);
+    const channel = new FrameChannel(
+      socket,
+      (frame) => {
+        let message: ToHostMessage;
+        try {
+          message = decodeToHost(frame);
+        } catch (err) {
+          events.broken((err as Error).message);
+          return;
+        }
+        events.message(message);
+      },
+      events.broken,
+    );
     // A write to a process that just died fails (EPIPE); its exit answers the jobs.
     socket.on("error", (err) => options.logger.debug("tool process channel error", { pid, error: err.message }));
     child.stdout!.setEncoding("utf8");
@@ -44,7 +64,9 @@ export function launchToolProcess(options: { entry: string; execArgv: string[]; 
       id: pid,
       where: `process ${pid}`,
       hostPid: pid,
-      send: (frame) => channel.send(frame),
+      run: (seq, job) => channel.send(encodeRun(seq, job, options.jobBaseEnv)),
+      abort: (seq, reason) => channel.send(encodeAbort(seq, reason)),
+      retire: () => channel.send(encodeRetire()),
       kill: () => void child.kill("SIGKILL"),
       close: () => channel.close(),
     };

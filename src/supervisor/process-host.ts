@@ -46,8 +46,6 @@ export interface ToolWorkers {
   /** What a worker measures after each job for --max-tool-memory-mb: its RSS, or a thread's JS heap + external memory. */
   memory: "rss" | "heap";
   launch: LaunchWorker;
-  /** The env a worker's tool starts with; jobs' env travels as a difference from it. */
-  jobBaseEnv: EnvBase;
 }
 
 /** Crash-loop policy: this many unexpected process deaths within the window stop restarts. */
@@ -158,7 +156,6 @@ export class ProcessHost implements ToolHost {
     const { noun } = this.workers;
     const proc = new ToolProcess({
       launch: this.workers.launch,
-      jobBaseEnv: this.workers.jobBaseEnv,
       toolName: this.options.tool.name,
       abortGraceMs: this.options.abortGraceMs,
       logger,
@@ -287,12 +284,12 @@ function toolProcesses(options: ProcessHostOptions): ToolWorkers {
     noun: "tool process",
     nouns: "tool processes",
     memory: "rss",
-    jobBaseEnv: new EnvBase(baseEnv),
     launch: launchToolProcess({
       entry: childEntry(),
       // A debugger port cannot be shared: the bridge's --inspect must not leak into its children.
       execArgv: process.execArgv.filter((a) => !/^--inspect|^--debug/.test(a)),
       env: { ...baseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) },
+      jobBaseEnv: new EnvBase(baseEnv),
       logger: options.logger,
     }),
   };

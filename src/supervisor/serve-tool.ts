@@ -1,7 +1,8 @@
 // The tool side of a tool worker, the same in a child process (tool-process-main.ts) and a thread
 // (tool-thread-main.ts): loads the tool once, runs the jobs the host sends, answers each, and
-// disposes the tool when retired. Only how frames travel and how the worker ends differ.
-import { decodeJob, decodeToTool, encodeToHost, type IpcJob, type ToHostMessage, type ToToolMessage } from "./tool-process-ipc.js";
+// disposes the tool when retired. Only how messages travel (binary frames on fd 3, objects on a
+// MessagePort) and how the worker ends differ.
+import { decodeJob, type IpcJob, type ToHostMessage, type ToToolMessage } from "./tool-process-ipc.js";
 import { writeStderr } from "./output-capture.js";
 import { runToolJob } from "./run-tool-job.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
@@ -13,7 +14,7 @@ export interface ToolWorkerSide {
   readonly startupArgs: readonly string[];
   /** The env the worker started with, frozen (see decodeJob). */
   readonly startEnv: Readonly<Record<string, string>>;
-  send(frame: Buffer): void;
+  send(message: ToHostMessage): void;
   /** Runs `then` once everything sent so far is delivered (or cannot be). */
   flush(then: () => void): void;
   /** Bytes to report after each job for the host's memory budget; -1 when it has none. */
@@ -22,8 +23,6 @@ export interface ToolWorkerSide {
   exit(code: number): void;
   /** From now on the worker ends on purpose: the channel closing no longer means the bridge died. */
   leaving(): void;
-  /** The host sent something unreadable. */
-  broken(reason: string): void;
 }
 
 /**
@@ -49,8 +48,8 @@ class JobAbort {
   }
 }
 
-/** Starts loading the tool; returns what to do with each frame from the host. */
-export function serveTool(side: ToolWorkerSide): (frame: Buffer) => void {
+/** Starts loading the tool; returns what to do with each message from the host. */
+export function serveTool(side: ToolWorkerSide): (message: ToToolMessage) => void {
   const running = new Map<number, JobAbort>();
   let ready: Promise<{ tool: ToolDefinition<unknown>; state: unknown }> | undefined;
   let retiring = false;
@@ -58,7 +57,7 @@ export function serveTool(side: ToolWorkerSide): (frame: Buffer) => void {
 
   /** Queues a message; `then` runs once it and everything before it are delivered (or cannot be). */
   function post(message: ToHostMessage, then?: () => void): void {
-    side.send(encodeToHost(message));
+    side.send(message);
     if (then) side.flush(then);
   }
 
@@ -125,14 +124,5 @@ export function serveTool(side: ToolWorkerSide): (frame: Buffer) => void {
   // the job is usually already on its way.
   start().catch(() => undefined);
 
-  return (frame) => {
-    let message: ToToolMessage;
-    try {
-      message = decodeToTool(frame);
-    } catch (err) {
-      side.broken(errorText(err));
-      return;
-    }
-    onMessage(message);
-  };
+  return onMessage;
 }

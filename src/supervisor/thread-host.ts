@@ -3,10 +3,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ProcessHost, type ProcessHostOptions, type ToolWorkers } from "./process-host.js";
-import { EnvBase } from "./tool-process-ipc.js";
+import { EnvBase, type ToHostMessage, toRunMessage } from "./tool-process-ipc.js";
 import type { LaunchWorker } from "./tool-process.js";
 import type { ToolThreadConfig } from "./tool-thread-config.js";
-import { frameFromTransfer, frameToTransfer } from "./thread-frames.js";
 import { singleFileBuild } from "../single-file-build.js";
 
 /**
@@ -39,6 +38,7 @@ function toolThreads(options: ProcessHostOptions): ToolWorkers {
     reportHeap: budget !== undefined,
   };
   const entry = threadEntry();
+  const jobBaseEnv = new EnvBase(env);
   const launch: LaunchWorker = (events) => {
     const worker = new Worker(entry, {
       workerData: config,
@@ -56,7 +56,7 @@ function toolThreads(options: ProcessHostOptions): ToolWorkers {
     worker.stderr.setEncoding("utf8");
     worker.stdout.on("data", events.stdout);
     worker.stderr.on("data", events.stderr);
-    worker.on("message", (body: ArrayBuffer) => events.frame(frameFromTransfer(body)));
+    worker.on("message", (message: ToHostMessage) => events.message(message));
     // An uncaught exception or the heap limit: the crash report shows it like a process's stderr.
     worker.on("error", (err: Error & { code?: string }) => events.stderr(`${err.stack ?? String(err)}\n`));
     worker.on("exit", (code) => {
@@ -68,10 +68,16 @@ function toolThreads(options: ProcessHostOptions): ToolWorkers {
       id,
       where: `thread ${id}`,
       hostPid: process.pid,
-      send: (frame) => {
-        if (stopped) return;
-        const body = frameToTransfer(frame);
-        worker.postMessage(body, [body]);
+      // Plain objects: structured clone costs less per round trip than the process host's binary
+      // frames, copied or transferred (bench/thread-channel.ts).
+      run: (seq, job) => {
+        if (!stopped) worker.postMessage(toRunMessage(seq, job, jobBaseEnv));
+      },
+      abort: (seq, reason) => {
+        if (!stopped) worker.postMessage({ t: "abort", seq, reason });
+      },
+      retire: () => {
+        if (!stopped) worker.postMessage({ t: "retire" });
       },
       kill: () => void worker.terminate(),
       close: () => {
@@ -80,7 +86,7 @@ function toolThreads(options: ProcessHostOptions): ToolWorkers {
       },
     };
   };
-  return { noun: "tool thread", nouns: "tool threads", memory: "heap", jobBaseEnv: new EnvBase(env), launch };
+  return { noun: "tool thread", nouns: "tool threads", memory: "heap", launch };
 }
 
 /**

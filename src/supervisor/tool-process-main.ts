@@ -3,11 +3,11 @@
 // to fd 1 on purpose: the host reads it only to name stray printers in its log.
 import { fstatSync } from "node:fs";
 import { Socket } from "node:net";
-import { TOOL_PROCESS_CHANNEL_FD, TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./tool-process-ipc.js";
+import { decodeToTool, encodeToHost, TOOL_PROCESS_CHANNEL_FD, TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig, type ToToolMessage } from "./tool-process-ipc.js";
 import { FrameChannel } from "./frame-channel.js";
 import { installOutputCapture, writeStderr } from "./output-capture.js";
 import { serveTool } from "./serve-tool.js";
-import { bridgeMessage, EXIT_CODES } from "../errors.js";
+import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 installOutputCapture();
 
@@ -39,13 +39,13 @@ function parentGone(): void {
   process.exit(0);
 }
 
-const onFrame = serveTool({
+const onMessage = serveTool({
   toolModule: config.toolModule,
   startupArgs: config.startupArgs,
   // Jobs' env is sent as a difference from this snapshot, taken before the tool can touch
   // process.env. Frozen: jobs whose env is this one share it (decodeJob).
   startEnv: Object.freeze({ ...(process.env as Record<string, string>) }),
-  send: (frame) => channel.send(frame),
+  send: (message) => channel.send(encodeToHost(message)),
   flush: (then) => channel.flush(then),
   memory: config.reportRss ? () => process.memoryUsage.rss() : () => -1,
   exit: (code) => process.exit(code),
@@ -53,9 +53,20 @@ const onFrame = serveTool({
     socket.off("end", parentGone);
     socket.off("close", parentGone);
   },
-  broken: channelBroken,
 });
-const channel = new FrameChannel(socket, onFrame, channelBroken);
+const channel = new FrameChannel(
+  socket,
+  (frame) => {
+    let message: ToToolMessage;
+    try {
+      message = decodeToTool(frame);
+    } catch (err) {
+      channelBroken(errorText(err));
+    }
+    onMessage(message);
+  },
+  channelBroken,
+);
 
 socket.on("end", parentGone);
 socket.on("close", parentGone);

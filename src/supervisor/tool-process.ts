@@ -1,12 +1,12 @@
 import { constants as osConstants } from "node:os";
 import type { HostResult, PreparedJob } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
-import { decodeToHost, encodeAbort, encodeRetire, encodeRun, type EnvBase, type ToHostMessage } from "./tool-process-ipc.js";
+import type { ToHostMessage } from "./tool-process-ipc.js";
 import { StderrTail } from "./stderr-tail.js";
 
 /** What a worker (a child process or a thread) reports to the ToolProcess that drives it. */
 export interface WorkerEvents {
-  frame(frame: Buffer): void;
+  message(message: ToHostMessage): void;
   /** The channel carried something unreadable. */
   broken(reason: string): void;
   /** Writes that escaped the tool's output capture. */
@@ -24,7 +24,10 @@ export interface WorkerLink {
   readonly where: string;
   /** The pid a job's answer names: the child's, or the bridge's own for a thread. */
   readonly hostPid: number;
-  send(frame: Buffer): void;
+  run(seq: number, job: PreparedJob): void;
+  abort(seq: number, reason: string): void;
+  /** Finish the jobs it has, dispose the tool and exit. */
+  retire(): void;
   /** Ends it now (SIGKILL, Worker.terminate()). */
   kill(): void;
   /** Stops reading the channel (after garbage on it). */
@@ -34,10 +37,8 @@ export interface WorkerLink {
 export type LaunchWorker = (events: WorkerEvents) => WorkerLink;
 
 export interface ToolProcessOptions {
-  /** Starts the worker (a child process: launchToolProcess; a thread: launchToolThread). */
+  /** Starts the worker (a child process: launchToolProcess; a thread: ThreadHost's). */
   launch: LaunchWorker;
-  /** Jobs' env is sent as a difference from `jobBaseEnv`, the env the worker's tool starts with. */
-  jobBaseEnv: EnvBase;
   toolName: string;
   abortGraceMs: number;
   logger: Logger;
@@ -105,7 +106,7 @@ export class ToolProcess {
   constructor(private readonly options: ToolProcessOptions) {
     this.exitedPromise = new Promise((r) => (this.markExited = r));
     this.link = options.launch({
-      frame: (frame) => this.onFrame(frame),
+      message: (message) => this.onMessage(message),
       broken: (reason) => this.channelBroken(reason),
       stdout: (text) => this.onStrayStdout(text),
       stderr: (text) => this.onStderr(text),
@@ -137,7 +138,7 @@ export class ToolProcess {
       };
       this.inFlight.set(seq, entry);
       signal.addEventListener("abort", entry.onAbort, { once: true });
-      this.send(encodeRun(seq, job, this.options.jobBaseEnv));
+      if (!this.exited) this.link.run(seq, job);
       if (signal.aborted) this.abortJob(seq);
     });
   }
@@ -146,7 +147,7 @@ export class ToolProcess {
   retire(kind: "retire" | "shutdown" = "retire"): void {
     this.draining = true;
     this.ending ??= { kind };
-    this.send(encodeRetire());
+    if (!this.exited) this.link.retire();
   }
 
   /** Kills the process now (hard cancel, or a retire that took too long). */
@@ -161,7 +162,7 @@ export class ToolProcess {
     const entry = this.inFlight.get(seq);
     if (!entry || entry.aborted) return;
     entry.aborted = true;
-    this.send(encodeAbort(seq, describeReason(entry.signal.reason)));
+    if (!this.exited) this.link.abort(seq, describeReason(entry.signal.reason));
     this.armGrace(entry);
   }
 
@@ -173,21 +174,6 @@ export class ToolProcess {
     clearTimeout(entry.graceTimer);
     const grace = this.ready ? this.options.abortGraceMs : this.options.abortGraceMs + STARTUP_ALLOWANCE_MS;
     entry.graceTimer = setTimeout(() => this.options.onHardCancelDue(this, entry.job), grace);
-  }
-
-  private send(frame: Buffer): void {
-    if (!this.exited) this.link.send(frame);
-  }
-
-  private onFrame(frame: Buffer): void {
-    let message: ToHostMessage;
-    try {
-      message = decodeToHost(frame);
-    } catch (err) {
-      this.channelBroken((err as Error).message);
-      return;
-    }
-    this.onMessage(message);
   }
 
   /** Garbage on the channel (a tool writing to fd 3?): nothing more from it can be trusted. */

@@ -6,7 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { getHeapStatistics } from "node:v8";
 import { installOutputCapture, writeStderr } from "./output-capture.js";
 import { serveTool } from "./serve-tool.js";
-import { frameFromTransfer, frameToTransfer } from "./thread-frames.js";
+import type { ToToolMessage } from "./tool-process-ipc.js";
 import type { ToolThreadConfig } from "./tool-thread-config.js";
 import { bridgeMessage, EXIT_CODES } from "../errors.js";
 
@@ -24,15 +24,14 @@ function threadMemory(): number {
   return heap.used_heap_size + heap.external_memory;
 }
 
-const onFrame = serveTool({
+const onMessage = serveTool({
   toolModule: config.toolModule,
   startupArgs: config.startupArgs,
   // A thread's process.env is its own copy: a tool changing it does not change the bridge's.
   startEnv: Object.freeze({ ...(process.env as Record<string, string>) }),
-  send: (frame) => {
-    const body = frameToTransfer(frame);
-    port.postMessage(body, [body]);
-  },
+  // Plain objects: structured clone costs less per round trip than the binary frames a tool
+  // process gets (bench/thread-channel.ts).
+  send: (message) => port.postMessage(message),
   // A thread's messages are delivered before its "exit" event, so nothing to wait for.
   flush: (then) => then(),
   // The thread's own: its isolate's heap and the Buffers it holds outside it. RSS is the whole
@@ -40,9 +39,6 @@ const onFrame = serveTool({
   memory: config.reportHeap ? threadMemory : () => -1,
   exit: (code) => process.exit(code),
   leaving: () => undefined,
-  broken: (reason) => {
-    writeStderr(`${bridgeMessage(`tool thread cannot read what the bridge sent (${reason}); exiting`)}\n`);
-    process.exit(EXIT_CODES.failure);
-  },
 });
-port.on("message", (body: ArrayBuffer) => onFrame(frameFromTransfer(body)));
+// Only the bridge posts here, and only what toRunMessage and its siblings make.
+port.on("message", (message: ToToolMessage) => onMessage(message));
