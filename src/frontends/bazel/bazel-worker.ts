@@ -3,6 +3,7 @@ import type { Dispatcher } from "../../core/dispatcher.js";
 import type { Job } from "../../core/job.js";
 import type { Logger } from "../../core/logger.js";
 import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel/messages.js";
+import { JobAbort } from "../../core/job-abort.js";
 import { ProtocolError } from "../../protocol/bazel/protocol-error.js";
 import { createCodec, type WorkMessageFormat } from "../../protocol/bazel/codec.js";
 import { resolveSandboxDir } from "./sandbox-dir.js";
@@ -24,9 +25,12 @@ export interface BazelWorkerOptions {
 
 /** One request in flight. Its response can be taken once: that is how "exactly one answer" holds. */
 class PendingRequest {
-  readonly abort = new AbortController();
+  /** Cancel, timeout and shutdown abort this; an AbortSignal exists only if someone asks for one. */
+  readonly abort = new JobAbort();
   cancelRequested = false;
   answered = false;
+  /** Settles when the request has been answered. */
+  done: Promise<void> | undefined;
   constructor(readonly request: WorkRequestData) {}
 }
 
@@ -41,9 +45,9 @@ export class BazelWorker {
   private readonly codec;
   /** Per request id, the requests not yet answered, oldest first. */
   private readonly pendingById = new Map<number, PendingRequest[]>();
-  /** Per request id, the promise the next request with that id must wait for. */
-  private readonly tailById = new Map<number, Promise<void>>();
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Per request id, the request the next one with that id must wait for. */
+  private readonly tailById = new Map<number, PendingRequest>();
+  private readonly inFlight = new Set<PendingRequest>();
   private pendingWrites = 0;
   /** Encoded responses waiting for this microtask's single write. */
   private outbox: Buffer[] = [];
@@ -94,7 +98,14 @@ export class BazelWorker {
       this.protocolFailure(err);
       return;
     }
-    for (const request of requests) this.accept(request);
+    // All of the chunk's requests (and cancels) are registered before any starts, so a cancel for a
+    // request in the same chunk finds it not yet started.
+    const accepted: PendingRequest[] = [];
+    for (const request of requests) {
+      const pending = this.accept(request);
+      if (pending) accepted.push(pending);
+    }
+    for (const pending of accepted) this.launch(pending);
     // A bad frame after good ones in the same chunk surfaces on the next push; probe for it now.
     if (requests.length > 0) {
       try {
@@ -125,23 +136,26 @@ export class BazelWorker {
     void this.stop("protocol-error", 1);
   }
 
-  private accept(request: WorkRequestData): void {
+  /** Registers a request so a cancel can find it; undefined for a cancel (handled here). */
+  private accept(request: WorkRequestData): PendingRequest | undefined {
     if (request.cancel) {
       this.cancel(request.requestId);
-      return;
+      return undefined;
     }
     const pending = new PendingRequest(request);
     const queue = this.pendingById.get(request.requestId);
     if (queue) queue.push(pending);
     else this.pendingById.set(request.requestId, [pending]);
-    const previous = this.tailById.get(request.requestId) ?? Promise.resolve();
-    const run = previous.then(() => this.execute(pending));
-    this.tailById.set(request.requestId, run);
-    this.inFlight.add(run);
-    void run.finally(() => {
-      this.inFlight.delete(run);
-      if (this.tailById.get(request.requestId) === run) this.tailById.delete(request.requestId);
-    });
+    return pending;
+  }
+
+  /** Runs a request now, or after the one before it with the same id. */
+  private launch(pending: PendingRequest): void {
+    const id = pending.request.requestId;
+    const previous = this.tailById.get(id);
+    this.tailById.set(id, pending);
+    this.inFlight.add(pending);
+    pending.done = previous?.done ? previous.done.then(() => this.execute(pending)) : this.execute(pending);
   }
 
   private cancel(id: number): void {
@@ -155,41 +169,52 @@ export class BazelWorker {
     target.abort.abort(new Error("cancelled by Bazel"));
   }
 
+  /** Answers one request; then lets the next request with its id run. */
   private async execute(pending: PendingRequest): Promise<void> {
-    const { request } = pending;
-    const { logger } = this.options;
-    const sandbox = resolveSandboxDir(this.options.cwd, request.sandboxDir);
-    const cwd = sandbox.ok ? sandbox.dir : this.options.cwd;
-    const job: Job = {
-      id: request.requestId,
-      origin: "bazel",
-      args: request.arguments,
-      inputs: request.inputs,
-      cwd,
-      env: {},
-      signal: pending.abort.signal,
-      verbosity: request.verbosity,
-      ...(sandbox.ok ? {} : { refused: sandbox.error }),
-    };
-    if (request.verbosity > 0) {
-      logger.requested("request received", {
+    try {
+      const { request } = pending;
+      const { logger } = this.options;
+      const sandbox = resolveSandboxDir(this.options.cwd, request.sandboxDir);
+      const cwd = sandbox.ok ? sandbox.dir : this.options.cwd;
+      const job: Job = {
         id: request.requestId,
-        args: request.arguments.length,
-        inputs: request.inputs.length,
+        origin: "bazel",
+        args: request.arguments,
+        inputs: request.inputs,
         cwd,
+        env: NO_ENV,
+        // Read only by whoever needs a real AbortSignal (an observer, a host without on-demand
+        // signals): a request nobody aborts then never makes one.
+        get signal() {
+          return pending.abort.signal;
+        },
         verbosity: request.verbosity,
-      });
+        ...(sandbox.ok ? {} : { refused: sandbox.error }),
+      };
+      if (request.verbosity > 0) {
+        logger.requested("request received", {
+          id: request.requestId,
+          args: request.arguments.length,
+          inputs: request.inputs.length,
+          cwd,
+          verbosity: request.verbosity,
+        });
+      }
+      // The switch is this request's alone: the dispatcher may abort it (timeout, shutdown) rather
+      // than chain a second one per request.
+      const result = await this.options.dispatcher.submit(job, pending.abort);
+      let output = result.output;
+      if (request.verbosity > 0) {
+        const detail = `worker-bridge: request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
+        output = output.length === 0 ? detail : `${output.replace(/\n$/, "")}\n${detail}`;
+        logger.requested(detail);
+      }
+      this.respond(pending, { exitCode: result.exitCode, output, requestId: request.requestId });
+    } finally {
+      this.inFlight.delete(pending);
+      const id = pending.request.requestId;
+      if (this.tailById.get(id) === pending) this.tailById.delete(id);
     }
-    // The controller is this request's alone: the dispatcher may abort it (timeout, shutdown)
-    // rather than chain a second one per request.
-    const result = await this.options.dispatcher.submit(job, pending.abort);
-    let output = result.output;
-    if (request.verbosity > 0) {
-      const detail = `worker-bridge: request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
-      output = output.length === 0 ? detail : `${output.replace(/\n$/, "")}\n${detail}`;
-      logger.requested(detail);
-    }
-    this.respond(pending, { exitCode: result.exitCode, output, requestId: request.requestId });
   }
 
   private respond(pending: PendingRequest, response: WorkResponseData): void {
@@ -223,6 +248,10 @@ export class BazelWorker {
     });
   }
 
+  private allAnswered(): Promise<unknown> {
+    return Promise.allSettled([...this.inFlight].map((p) => p.done));
+  }
+
   private async shutdown(reason: ShutdownReason, exitCode: number): Promise<number> {
     const { logger, dispatcher, shutdownGraceMs } = this.options;
     this.options.input.pause();
@@ -230,9 +259,9 @@ export class BazelWorker {
     const deadline = Date.now() + shutdownGraceMs;
     // On a protocol error the requests already accepted are valid: let them finish within the
     // grace. On EOF or a signal the client is going away: abort them now.
-    if (reason === "protocol-error") await withTimeout(Promise.allSettled([...this.inFlight]), shutdownGraceMs);
+    if (reason === "protocol-error") await withTimeout(this.allAnswered(), shutdownGraceMs);
     const closed = dispatcher.close(0);
-    await withTimeout(Promise.all([closed, Promise.allSettled([...this.inFlight])]), Math.max(0, deadline - Date.now()));
+    await withTimeout(Promise.all([closed, this.allAnswered()]), Math.max(0, deadline - Date.now()));
     this.flush();
     if (this.pendingWrites > 0 && !this.outputBroken) {
       await withTimeout(new Promise<void>((r) => (this.writesDrained = r)), Math.max(100, deadline - Date.now()));
@@ -240,6 +269,9 @@ export class BazelWorker {
     return exitCode;
   }
 }
+
+/** Bazel requests carry no environment of their own: every job shares this empty one. */
+const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
