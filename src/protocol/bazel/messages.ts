@@ -6,6 +6,7 @@ import {
 } from "../../gen/bazel/worker_protocol_pb.js";
 import { ProtocolError } from "./protocol-error.js";
 import { frameMessage } from "./framing.js";
+import { decodeWorkRequestFast, encodeWorkResponseFast } from "./fast-path.js";
 
 /** A WorkRequest as plain data, independent of the wire encoding it arrived in. */
 export interface WorkRequestData {
@@ -37,6 +38,8 @@ function toData(msg: WorkRequest): WorkRequestData {
 
 /** Decodes one binary WorkRequest (the frame body, without its length prefix). Unknown fields are skipped. */
 export function decodeWorkRequestProto(body: Uint8Array, offset = 0): WorkRequestData {
+  const plain = decodeWorkRequestFast(body);
+  if (plain !== undefined) return plain;
   try {
     return toData(fromBinary(WorkRequestSchema, body, { readUnknownFields: false }));
   } catch (err) {
@@ -68,9 +71,12 @@ export function decodeWorkRequestJson(text: string, offset = 0): WorkRequestData
 
 /** The whole length-prefixed frame for one binary WorkResponse, ready for a single write. */
 export function encodeWorkResponseProto(response: WorkResponseData): Buffer {
+  const output = response.output.toWellFormed();
+  const plain = encodeWorkResponseFast(response, output);
+  if (plain !== undefined) return plain;
   const msg = create(WorkResponseSchema, {
     exitCode: response.exitCode | 0,
-    output: response.output.toWellFormed(),
+    output,
     requestId: response.requestId | 0,
     wasCancelled: response.wasCancelled === true,
   });
