@@ -230,9 +230,13 @@ export class BazelWorker {
     if (this.outputBroken) return;
     this.outbox.push(this.codec.encode(response));
     // Responses completing together (multiplex) leave in one write: one syscall instead of one per
-    // response, and each response is still whole and in completion order inside it.
-    if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+    // response, and each response is still whole and in completion order inside it. A tick, not a
+    // microtask: it runs once the whole microtask queue has drained, so every response finished
+    // by this batch of input joins the write, not only those finished before the first one.
+    if (this.outbox.length === 1) process.nextTick(this.flushOutbox);
   }
+
+  private readonly flushOutbox = (): void => this.flush();
 
   private flush(): void {
     const frames = this.outbox;
