@@ -55,8 +55,11 @@ export class Dispatcher {
   private readonly observer: DispatcherObserver | undefined;
   /** Set by close() once running jobs are aborted. */
   private shuttingDown = false;
-  /** Per running job, how to abort it for shutdown (a Set, not a listener per job on a signal). */
-  private readonly onShutdown = new Set<(reason: unknown) => void>();
+  /**
+   * Per running job, how to abort it for shutdown: not a listener per job on a signal, and an
+   * array rather than a Set, whose table is reallocated each time its last entry goes.
+   */
+  private readonly onShutdown: ((reason: unknown) => void)[] = [];
   private readonly waiting: { grant(): void; refuse(): void }[] = [];
   /** Set by close(): nothing new starts, running jobs get the grace. */
   private closing = false;
@@ -206,7 +209,7 @@ export class Dispatcher {
       }
       // The host's signal fires on the client's cancel, a timeout or shutdown: `abort` is the
       // job's own switch when owned, a private one following job.signal otherwise.
-      this.onShutdown.add(abortHere);
+      this.onShutdown.push(abortHere);
       if (job.timeoutMs !== undefined && job.timeoutMs > 0) {
         timer = setTimeout(() => {
           timedOut = true;
@@ -244,7 +247,7 @@ export class Dispatcher {
       return this.finish(job, prepared, start, { exitCode, output, hostPid: hostResult.hostPid }, end);
     } finally {
       clearTimeout(timer);
-      this.onShutdown.delete(abortHere);
+      removeSwapping(this.onShutdown, abortHere);
       if (onCancel) job.signal.removeEventListener("abort", onCancel);
       if (slot) this.release();
     }
@@ -381,6 +384,14 @@ export class Dispatcher {
     const next = this.waiting.shift()?.grant;
     if (next) next();
   }
+}
+
+/** Removes `item` from an unordered array in O(1) once found, without shifting the rest. */
+function removeSwapping<T>(items: T[], item: T): void {
+  const i = items.lastIndexOf(item);
+  if (i < 0) return;
+  const last = items.pop()!;
+  if (i < items.length) items[i] = last;
 }
 
 function cancelledNote(job: Job, when: string, shuttingDown: boolean): string {

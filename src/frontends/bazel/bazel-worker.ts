@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "../../core/dispatcher.js";
 import type { Job } from "../../core/job.js";
+import type { ToolInput } from "../../tool-api/define-tool.js";
 import type { Logger } from "../../core/logger.js";
 import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel/messages.js";
 import { JobAbort } from "../../core/job-abort.js";
@@ -23,6 +24,48 @@ export interface BazelWorkerOptions {
   shutdownGraceMs: number;
 }
 
+/** A request as a neutral job. */
+class BazelJob implements Job {
+  readonly id: number;
+  readonly origin = "bazel";
+  readonly args: readonly string[];
+  readonly inputs: readonly ToolInput[];
+  readonly env = NO_ENV;
+  readonly verbosity: number;
+  readonly refused?: string;
+
+  /** Private for real: a job may be spread or serialised (the recorder), this must not come along. */
+  readonly #pending: PendingRequest;
+
+  constructor(
+    pending: PendingRequest,
+    readonly cwd: string,
+    refused: string | undefined,
+  ) {
+    this.#pending = pending;
+    const { request } = pending;
+    this.id = request.requestId;
+    this.args = request.arguments;
+    this.inputs = request.inputs;
+    this.verbosity = request.verbosity;
+    if (refused !== undefined) this.refused = refused;
+  }
+
+  /**
+   * Read only by whoever needs a real AbortSignal (an observer, a host without on-demand signals):
+   * a request nobody aborts then never makes one.
+   */
+  get signal(): AbortSignal {
+    return this.#pending.abort.signal;
+  }
+}
+
+/** The requests of one id: not yet answered, oldest first, and the one launched last. */
+interface IdLine {
+  readonly queue: PendingRequest[];
+  tail: PendingRequest | undefined;
+}
+
 /** One request in flight. Its response can be taken once: that is how "exactly one answer" holds. */
 class PendingRequest {
   /** Cancel, timeout and shutdown abort this; an AbortSignal exists only if someone asks for one. */
@@ -43,14 +86,15 @@ export type ShutdownReason = "eof" | "signal" | "protocol-error" | "output-close
  */
 export class BazelWorker {
   private readonly codec;
-  /** Per request id, the requests not yet answered, oldest first. */
-  private readonly pendingById = new Map<number, PendingRequest[]>();
-  /** Per request id, the request the next one with that id must wait for. */
-  private readonly tailById = new Map<number, PendingRequest>();
-  private readonly inFlight = new Set<PendingRequest>();
+  /**
+   * Per request id, its requests not yet answered. The entry of id 0 (singleplex, every request)
+   * stays once made: deleting a Map's last entry and adding it back reallocates its table, on
+   * every request. Multiplex ids are unique per request in Bazel, so theirs are removed.
+   */
+  private readonly lines = new Map<number, IdLine>();
   private pendingWrites = 0;
   /** Encoded responses waiting for this microtask's single write. */
-  private outbox: Buffer[] = [];
+  private readonly outbox: Buffer[] = [];
   private writesDrained: (() => void) | undefined;
   private stopping: Promise<number> | undefined;
   private outputBroken = false;
@@ -143,23 +187,22 @@ export class BazelWorker {
       return undefined;
     }
     const pending = new PendingRequest(request);
-    const queue = this.pendingById.get(request.requestId);
-    if (queue) queue.push(pending);
-    else this.pendingById.set(request.requestId, [pending]);
+    const line = this.lines.get(request.requestId);
+    if (line) line.queue.push(pending);
+    else this.lines.set(request.requestId, { queue: [pending], tail: undefined });
     return pending;
   }
 
   /** Runs a request now, or after the one before it with the same id. */
   private launch(pending: PendingRequest): void {
-    const id = pending.request.requestId;
-    const previous = this.tailById.get(id);
-    this.tailById.set(id, pending);
-    this.inFlight.add(pending);
+    const line = this.lines.get(pending.request.requestId)!;
+    const previous = line.tail;
+    line.tail = pending;
     pending.done = previous?.done ? previous.done.then(() => this.execute(pending)) : this.execute(pending);
   }
 
   private cancel(id: number): void {
-    const target = this.pendingById.get(id)?.find((p) => !p.answered && !p.cancelRequested);
+    const target = this.lines.get(id)?.queue.find((p) => !p.answered && !p.cancelRequested);
     if (!target) {
       // Already answered (or never seen): Bazel expects no response.
       this.options.logger.debug("ignoring cancel for a request that is not running", { id });
@@ -176,21 +219,7 @@ export class BazelWorker {
       const { logger } = this.options;
       const sandbox = resolveSandboxDir(this.options.cwd, request.sandboxDir);
       const cwd = sandbox.ok ? sandbox.dir : this.options.cwd;
-      const job: Job = {
-        id: request.requestId,
-        origin: "bazel",
-        args: request.arguments,
-        inputs: request.inputs,
-        cwd,
-        env: NO_ENV,
-        // Read only by whoever needs a real AbortSignal (an observer, a host without on-demand
-        // signals): a request nobody aborts then never makes one.
-        get signal() {
-          return pending.abort.signal;
-        },
-        verbosity: request.verbosity,
-        ...(sandbox.ok ? {} : { refused: sandbox.error }),
-      };
+      const job = new BazelJob(pending, cwd, sandbox.ok ? undefined : sandbox.error);
       if (request.verbosity > 0) {
         logger.requested("request received", {
           id: request.requestId,
@@ -211,20 +240,20 @@ export class BazelWorker {
       }
       this.respond(pending, { exitCode: result.exitCode, output, requestId: request.requestId });
     } finally {
-      this.inFlight.delete(pending);
       const id = pending.request.requestId;
-      if (this.tailById.get(id) === pending) this.tailById.delete(id);
+      const line = this.lines.get(id);
+      if (line?.tail === pending) line.tail = undefined;
+      if (line && line.tail === undefined && line.queue.length === 0 && id !== 0) this.lines.delete(id);
     }
   }
 
   private respond(pending: PendingRequest, response: WorkResponseData): void {
     if (pending.answered) return; // unreachable by construction; kept as the invariant's guard
     pending.answered = true;
-    const queue = this.pendingById.get(pending.request.requestId);
+    const queue = this.lines.get(pending.request.requestId)?.queue;
     if (queue) {
       const i = queue.indexOf(pending);
       if (i >= 0) queue.splice(i, 1);
-      if (queue.length === 0) this.pendingById.delete(pending.request.requestId);
     }
     if (pending.cancelRequested) response.wasCancelled = true;
     if (this.outputBroken) return;
@@ -241,25 +270,37 @@ export class BazelWorker {
   private flush(): void {
     const frames = this.outbox;
     if (frames.length === 0) return;
-    this.outbox = [];
-    if (this.outputBroken) return;
+    if (this.outputBroken) {
+      frames.length = 0;
+      return;
+    }
     const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    frames.length = 0;
     this.pendingWrites++;
-    this.options.write(bytes, (err) => {
-      this.pendingWrites--;
-      if (err) this.outputClosed(err);
-      if (this.pendingWrites === 0) this.writesDrained?.();
-    });
+    this.options.write(bytes, this.written);
+  }
+
+  private readonly written = (err?: Error | null): void => {
+    this.pendingWrites--;
+    if (err) this.outputClosed(err);
+    if (this.pendingWrites === 0) this.writesDrained?.();
+  };
+
+  /** Every request accepted and not yet answered (a request leaves its queue as it is answered). */
+  private inFlight(): PendingRequest[] {
+    const all: PendingRequest[] = [];
+    for (const line of this.lines.values()) all.push(...line.queue);
+    return all;
   }
 
   private allAnswered(): Promise<unknown> {
-    return Promise.allSettled([...this.inFlight].map((p) => p.done));
+    return Promise.allSettled(this.inFlight().map((p) => p.done));
   }
 
   private async shutdown(reason: ShutdownReason, exitCode: number): Promise<number> {
     const { logger, dispatcher, shutdownGraceMs } = this.options;
     this.options.input.pause();
-    logger.debug("shutting down", { reason, inFlight: this.inFlight.size });
+    logger.debug("shutting down", { reason, inFlight: this.inFlight().length });
     const deadline = Date.now() + shutdownGraceMs;
     // On a protocol error the requests already accepted are valid: let them finish within the
     // grace. On EOF or a signal the client is going away: abort them now.
