@@ -4,7 +4,7 @@
 // function here handles only the plain case — known fields with their proper wire types, ASCII
 // strings, non-negative ints below 2^31 — and returns undefined for anything else, so the caller
 // falls back to protobuf-es. `fast-path.test.ts` checks both give the same result.
-import type { WorkRequestData, WorkResponseData } from "./messages.js";
+import type { WorkRequestData, WorkResponseData } from "./work-data.js";
 
 /** Fields of WorkRequest and Input (docs/protocol/bazel-worker.md): number << 3 | wire type. */
 const TAG = {

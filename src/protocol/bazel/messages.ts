@@ -5,25 +5,11 @@ import {
   type WorkRequest,
 } from "../../gen/bazel/worker_protocol_pb.js";
 import { ProtocolError } from "./protocol-error.js";
+import type { WorkRequestData, WorkResponseData } from "./work-data.js";
 import { frameMessage } from "./framing.js";
 import { decodeWorkRequestFast, encodeWorkResponseFast } from "./fast-path.js";
 
-/** A WorkRequest as plain data, independent of the wire encoding it arrived in. */
-export interface WorkRequestData {
-  arguments: string[];
-  inputs: { path: string; digest: Uint8Array }[];
-  requestId: number;
-  cancel: boolean;
-  verbosity: number;
-  sandboxDir: string;
-}
-
-export interface WorkResponseData {
-  exitCode: number;
-  output: string;
-  requestId: number;
-  wasCancelled?: boolean;
-}
+export type { WorkRequestData, WorkResponseData } from "./work-data.js";
 
 function toData(msg: WorkRequest): WorkRequestData {
   return {
