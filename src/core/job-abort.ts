@@ -43,7 +43,7 @@ export class JobAbort {
   abort(reason: unknown = new DOMException("This operation was aborted", "AbortError")): void {
     if (this.isAborted) return;
     if (this.controller) this.controller.abort(reason); // its listener below records it
-    else this.aborted_(reason);
+    else this.fire(reason);
   }
 
   /**
@@ -61,11 +61,11 @@ export class JobAbort {
   private adopt(controller: AbortController): void {
     this.controller = controller;
     const signal = controller.signal;
-    if (signal.aborted) this.aborted_(signal.reason);
-    else signal.addEventListener("abort", () => this.aborted_(signal.reason), { once: true });
+    if (signal.aborted) this.fire(signal.reason);
+    else signal.addEventListener("abort", () => this.fire(signal.reason), { once: true });
   }
 
-  private aborted_(reason: unknown): void {
+  private fire(reason: unknown): void {
     if (this.isAborted) return;
     this.isAborted = true;
     this.abortReason = reason;

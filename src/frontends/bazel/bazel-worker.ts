@@ -153,7 +153,7 @@ export class BazelWorker {
     // A bad frame after good ones in the same chunk surfaces on the next push; probe for it now.
     if (requests.length > 0) {
       try {
-        this.codec.push(new Uint8Array(0));
+        this.codec.push(NO_BYTES);
       } catch (err) {
         this.protocolFailure(err);
       }
@@ -314,6 +314,8 @@ export class BazelWorker {
     return exitCode;
   }
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Bazel requests carry no environment of their own: every job shares this empty one. */
 const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
