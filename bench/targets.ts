@@ -91,7 +91,8 @@ export function checkFloor(rows: readonly Row[]): TargetCheck[] {
     if (!floor?.summary || !bridge?.summary) return { target, measured: "not measured in this run (row skipped, failed or filtered out)", holds: undefined };
     const ratio = bridge.summary.medianUs / floor.summary.medianUs;
     const cpu =
-      bridge.cpuUsPerRequest !== undefined && floor.cpuUsPerRequest !== undefined
+      // A smoke run's batches are too short for /proc's 10 ms clock ticks: no CPU ratio then.
+      bridge.cpuUsPerRequest !== undefined && floor.cpuUsPerRequest !== undefined && floor.cpuUsPerRequest > 0
         ? `; CPU ${fmtUs(bridge.cpuUsPerRequest)} vs ${fmtUs(floor.cpuUsPerRequest)} per request = ${(bridge.cpuUsPerRequest / floor.cpuUsPerRequest).toFixed(2)}×`
         : "";
     return {
