@@ -58,7 +58,7 @@ function toolThreads(options: ProcessHostOptions): ToolWorkers {
     worker.stderr.on("data", events.stderr);
     worker.on("message", (message: ToHostMessage) => events.message(message));
     // An uncaught exception or the heap limit: the crash report shows it like a process's stderr.
-    worker.on("error", (err: Error & { code?: string }) => events.stderr(`${err.stack ?? String(err)}\n`));
+    worker.on("error", (err: Error) => events.stderr(`${err.stack ?? String(err)}\n`));
     worker.on("exit", (code) => {
       // Let the thread's last stderr chunks arrive first, so the crash report has them.
       setImmediate(() => events.exit(code, null));
@@ -80,6 +80,7 @@ function toolThreads(options: ProcessHostOptions): ToolWorkers {
         if (!stopped) worker.postMessage({ t: "retire" });
       },
       kill: () => void worker.terminate(),
+      // Only a process's channel can carry garbage (decoded frames); kept for the interface.
       close: () => {
         stopped = true;
         worker.removeAllListeners("message");

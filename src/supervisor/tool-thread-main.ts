@@ -1,7 +1,7 @@
 // Entry point of a tool thread (a worker_threads Worker started by ThreadHost). The same serving
-// loop as a tool process (serve-tool.ts), with frames carried by the thread's MessagePort. Output
-// capture here patches the thread's own process.stdout/stderr, which Node pipes to the host's
-// Worker object, never to the bridge's fd 1.
+// loop as a tool process (serve-tool.ts), with messages posted as plain objects on the thread's
+// MessagePort. Output capture here patches the thread's own process.stdout/stderr, which Node
+// pipes to the host's Worker object, never to the bridge's fd 1.
 import { parentPort, workerData } from "node:worker_threads";
 import { getHeapStatistics } from "node:v8";
 import { installOutputCapture, writeStderr } from "./output-capture.js";
