@@ -224,13 +224,14 @@ describe("thread host: shutdown", () => {
     expect(await b.exited).toEqual({ code: 0, signal: null });
   });
 
-  it("a thread busy in a job at SIGKILL of the bridge dies with it: nothing is left running", async () => {
+  it("a thread busy in a job at SIGKILL of the bridge dies with it: the bridge has no child process that could be orphaned", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", "thread"] });
     const running = startMarker();
     b.send({ requestId: 1, arguments: [running.arg, "--hang"] });
     await running.reached();
+    expect(childPids(b.pid)).toEqual([]);
     b.kill("SIGKILL");
-    await b.exited;
+    expect((await b.exited).signal).toBe("SIGKILL");
     expect(await waitUntil(() => !isAlive(b.pid), 5_000)).toBe(true);
   });
 });
