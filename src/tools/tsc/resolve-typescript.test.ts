@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { identityStats } from "./compiler-identity.js";
-import { loadStats, loadTypeScript, type ResolvedTypeScript } from "./resolve-typescript.js";
+import { loadStats, loadTypeScript, TypeScriptResolutionError, type ResolvedTypeScript } from "./resolve-typescript.js";
 
 const root = mkdtempSync(join(tmpdir(), "wb-resolve-ts-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -80,6 +80,13 @@ describe("loadTypeScript", () => {
     expect(otherVersion.api).not.toBe(base.api);
     expect(otherCode.api).not.toBe(base.api);
     expect(otherLib.api).not.toBe(base.api);
+  });
+
+  it("reports a package without its main module as a resolution error", () => {
+    const dir = fakeTypeScript("no-main", "5.9.7");
+    rmSync(join(dir, "lib", "index.js"));
+    expect(() => loadTypeScript(at(dir, "5.9.7"))).toThrow(TypeScriptResolutionError);
+    expect(() => loadTypeScript(at(dir, "5.9.7"))).toThrow(/cannot read TypeScript 5\.9\.7 at .*no-main/);
   });
 
   it("loads a directory's new content afresh, not the module cached from its old content", () => {

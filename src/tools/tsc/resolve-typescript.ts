@@ -106,7 +106,12 @@ export const loadStats = { loads: 0, reused: 0 };
  * TypeScript shares one instance and the warm state built with it.
  */
 export function loadTypeScript(ts: ResolvedTypeScript): LoadedTypeScript {
-  const files = compilerFiles(ts.dir, ts.version);
+  let files;
+  try {
+    files = compilerFiles(ts.dir, ts.version);
+  } catch (err) {
+    throw new TypeScriptResolutionError(`cannot read TypeScript ${ts.version} at ${ts.dir}: ${(err as Error).message}`);
+  }
   const known = loaded.get(files.identity);
   if (known !== undefined) {
     loaded.delete(files.identity);
