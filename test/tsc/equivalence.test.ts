@@ -1,15 +1,19 @@
 // Issue 13 item 4 (and issue 12 item 5): after every step of a seeded random walk, each back end's
 // outputs (bytes), diagnostics and exit code must equal a cold one-shot run of the same compiler
 // in the same directory. Every step may run in a new directory (a new sandbox or action
-// directory), and some steps first send a request that is cancelled mid-compile.
+// directory), and some steps first send a request that is cancelled mid-compile. For the
+// in-process back ends the TypeScript package is itself in the step's directory
+// (node_modules/typescript, hard-linked or copied there), as when it is an action input: the tool
+// must still answer exactly as that copy would, and share one loaded compiler between the copies.
 //
 // `npm test` runs a short walk per back end; TSC_EQ_FULL=1 runs 200 steps each. Replay a failure
 // with TSC_EQ_SEED=<seed> (and TSC_EQ_STEPS=<n> to stop early).
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { FixtureProject, rng } from "./fixture-model.js";
+import { loadStats } from "../../src/tools/tsc/resolve-typescript.js";
 import { coldTsc, coldTsgo, createTscState, job, TS_DIRS, warmTsc, runTsc } from "./harness.js";
 
 /** A short window around the first differing character, so a failure stays readable. */
@@ -55,6 +59,25 @@ function cancelAfterReads(n: number): AbortSignal {
   });
 }
 
+/** Files of a TypeScript copy that are copied (not hard-linked) in copy mode: what its identity covers. */
+const IDENTITY_FILE = /^(package\.json|lib\/typescript\.js|lib\/lib\..*\.d\.ts)$/;
+
+/**
+ * Puts the TypeScript package of `from` at `root`/node_modules/typescript: hard links (as a build
+ * directory of hard links has it), or with the files its identity covers copied (new inodes).
+ */
+function placeTypeScript(from: string, root: string, copy: boolean): string {
+  const dir = join(root, "node_modules", "typescript");
+  rmSync(dir, { recursive: true, force: true });
+  for (const rel of ["package.json", ...readdirSync(join(from, "lib")).map((n) => `lib/${n}`)]) {
+    if (!statSync(join(from, rel)).isFile()) continue;
+    mkdirSync(join(dir, rel, ".."), { recursive: true });
+    if (copy && IDENTITY_FILE.test(rel)) copyFileSync(join(from, rel), join(dir, rel));
+    else linkSync(join(from, rel), join(dir, rel));
+  }
+  return dir;
+}
+
 async function walk(version: Version, steps: number, seed: number): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), "tsc-equivalence-"));
   roots.push(base);
@@ -62,11 +85,17 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
   const random = rng(seed);
   const project = new FixtureProject(join(base, "sandbox", "0", "_main"), random, join(base, "external"));
   const startup = ["--verify-rate=0"];
-  if (version !== "5.9") startup.push(`--typescript=${TS_DIRS[version]}`);
+  // TypeScript 7 runs its native binary from its one install; the others from the step's directory.
+  const inDirectory = version !== "7";
+  if (!inDirectory) startup.push(`--typescript=${TS_DIRS[version]}`);
   if (version === "7") startup.push(`--state-dir=${join(base, "state")}`);
   const logs: string[] = [];
   const state = createTscState(startup, (line) => logs.push(line));
-  const cold = (cwd: string, args: readonly string[]) => (version === "7" ? coldTsgo(TS_DIRS["7"], cwd, args, ["out"]) : coldTsc(TS_DIRS[version], cwd, args, ["out"]));
+  let tsCopy: string | undefined;
+  const cold = (cwd: string, args: readonly string[]) =>
+    version === "7" ? coldTsgo(TS_DIRS["7"], cwd, args, ["out"]) : coldTsc(TS_DIRS[version], cwd, args, ["out"], tsCopy);
+  const loadsBefore = loadStats.loads;
+  let copies = 0;
   const history: string[] = [];
   const extraArgs = [[], ["--removeComments"], ["--declaration", "false"]] as const;
   project.sync();
@@ -93,6 +122,12 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
       where = ` | moved to ${dir.slice(base.length + 1)}`;
     }
     project.sync();
+    if (inDirectory && (step === 0 || where !== "")) {
+      const copy = random() < 0.25;
+      tsCopy = placeTypeScript(TS_DIRS[version], project.root, copy);
+      if (copy) copies++;
+      where += copy ? " (TypeScript copied)" : "";
+    }
     // Now and then switch between Bazel-like requests (declared inputs with digests) and
     // Buck2-like ones (no inputs), and between command-line overrides: each is its own target.
     if (random() < 0.1) withInputs = !withInputs;
@@ -123,11 +158,16 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
     await new Promise((r) => setImmediate(r));
   }
   const s = state.stats;
+  // Every copy is the same compiler: loaded once, and warm state followed the moves.
+  if (inDirectory) {
+    expect(loadStats.loads - loadsBefore, "TypeScript loads for byte-identical copies").toBe(1);
+    if (moved > 0) expect(s.warm, "requests that reused warm state").toBeGreaterThan(0);
+  }
   console.log(
     `tsc equivalence (TypeScript ${version}): seed ${seed}: ${steps} steps passed; ${moved} in a new directory, ${cancelled} after a cancelled request (${cancelledMidway} answered "cancelled"); ` +
       (version === "7"
         ? `${logs.length} state-discard log line(s)`
-        : `${s.requests} warm-path requests, ${s.warm} reused warm state (${s.unchanged ?? 0} with nothing changed), largest heap ${Math.round(state.cache.maxHeapSeen / 2 ** 20)} MiB`),
+        : `TypeScript in the step's directory (${copies} time(s) copied, otherwise hard-linked), loaded ${loadStats.loads - loadsBefore} time(s); ${s.requests} warm-path requests, ${s.warm} reused warm state (${s.unchanged ?? 0} with nothing changed), largest heap ${Math.round(state.cache.maxHeapSeen / 2 ** 20)} MiB`),
   );
 }
 

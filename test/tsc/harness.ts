@@ -39,7 +39,7 @@ export interface RunResult {
  * Output directories are deleted first, as a build system does (else tsc would read an old
  * .tsbuildinfo).
  */
-export function coldTsc(tsDir: string, cwd: string, args: readonly string[], outDirs: readonly string[]): RunResult {
+export function coldTsc(tsDir: string, cwd: string, args: readonly string[], outDirs: readonly string[], installedAt?: string): RunResult {
   for (const d of outDirs) rmSync(resolve(cwd, d), { recursive: true, force: true });
   const ts = loadTs(tsDir);
   let output = "";
@@ -47,6 +47,9 @@ export function coldTsc(tsDir: string, cwd: string, args: readonly string[], out
   const files = new Map<string, string>();
   const sys: TS.System = {
     ...ts.sys,
+    // `installedAt`: a copy of the same TypeScript elsewhere, run as if from there (tsc finds its
+    // default lib files next to the script it runs).
+    ...(installedAt !== undefined ? { getExecutingFilePath: () => join(installedAt, "lib", "tsc.js") } : {}),
     args: [...args],
     getCurrentDirectory: () => cwd,
     // Relative paths must resolve against the fixture, not the test runner's cwd.
