@@ -91,7 +91,7 @@ export function syncMirror(
 }
 
 /** Puts `source`'s content at `target` atomically: a hard link if possible, else a copy. */
-function place(source: string, target: string): "linked" | "copied" {
+export function place(source: string, target: string): "linked" | "copied" {
   mkdirSync(dirname(target), { recursive: true });
   const tmp = `${target}.wb-${process.pid}.tmp`;
   rmSync(tmp, { force: true });

@@ -10,14 +10,14 @@
 // arguments beyond `-p`, no digests, configuration or program-level diagnostics, outputs outside
 // the directory, an API failure — is left to the tsgo back end (it returns "fallback").
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { ToolJob } from "../../../tool-api/define-tool.js";
 import type { OutputStore } from "../output-store.js";
 import type { ApiConnection, ApiDiagnostic, ApiEmitOutput, ApiProgram, ApiSnapshot, CompilerApi } from "./api-client.js";
 import { sortAndDeduplicate } from "./api-diagnostics.js";
-import { syncMirror } from "./mirror.js";
+import { mirrorablePath, place, syncMirror } from "./mirror.js";
 import { planNative } from "./project-options.js";
 import type { MirroredInput } from "./state-dir.js";
 
@@ -88,8 +88,18 @@ export class ApiSessions {
   private readonly map = new Map<string, Session>();
   private base: string | undefined;
   private counter = 0;
-  /** Requests answered by this back end, and how many of them by a session already warm. */
-  readonly stats = { served: 0, warm: 0, fallbacks: {} as Record<string, number> };
+  /** Requests answered by this back end, by a session already warm, and by checking only the changed files. */
+  readonly stats = { served: 0, warm: 0, targeted: 0, fallbacks: {} as Record<string, number> };
+  /**
+   * Targets (with their configuration inputs) this back end could not serve, and why: they go
+   * straight to the tsgo back end instead of starting a compiler process to find out again.
+   */
+  readonly unsuitable = new Map<string, string>();
+
+  markUnsuitable(id: string, reason: string): void {
+    this.unsuitable.set(id, reason);
+    if (this.unsuitable.size > 256) this.unsuitable.delete(this.unsuitable.keys().next().value!);
+  }
 
   get(key: string): Session | undefined {
     const s = this.map.get(key);
@@ -161,6 +171,34 @@ function projectConfig(args: readonly string[], cwd: string): string | undefined
   if (rel === "" || rel === "." ) return "tsconfig.json";
   if (isAbsolute(rel) || rel === ".." || rel.startsWith(`..${sep}`)) return undefined;
   return rel.endsWith(".json") ? rel : join(rel, "tsconfig.json");
+}
+
+/**
+ * The mirror of a warm session for the same set of input paths: only the inputs whose digest
+ * changed are placed again. The mirror is private to this process, so an unchanged digest needs no
+ * look at the file system. Undefined when a full sync is needed (an input the mirror does not hold).
+ */
+function refreshChanged(root: string, job: ToolJob, previous: Readonly<Record<string, MirroredInput>>): { record: Record<string, MirroredInput> } | undefined {
+  const record: Record<string, MirroredInput> = { ...previous };
+  for (const input of job.inputs) {
+    const rel = mirrorablePath(input.path);
+    if (rel === undefined) return undefined;
+    const before = previous[rel];
+    if (before === undefined) return undefined;
+    const digest = Buffer.from(input.digest).toString("hex");
+    if (digest === before.digest) continue;
+    let source: string;
+    try {
+      source = realpathSync(join(job.cwd, rel));
+    } catch {
+      return undefined;
+    }
+    const target = join(root, rel);
+    place(source, target);
+    const st = statSync(target);
+    record[rel] = { digest, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino };
+  }
+  return { record };
 }
 
 /** What the configuration can depend on: the arguments, which files exist, the JSON files' content. */
@@ -291,6 +329,7 @@ async function serve(
 ): Promise<ApiOutcome> {
   if (job.inputs.length === 0) return { kind: "fallback", reason: "no declared inputs" };
   if (job.inputs.some((i) => i.digest.length === 0)) return { kind: "fallback", reason: "declared inputs without digests" };
+  if (job.inputs.some((i) => mirrorablePath(i.path) === undefined)) return { kind: "fallback", reason: "a declared input is outside the request directory" };
   const config = projectConfig(args, job.cwd);
   if (config === undefined) return { kind: "fallback", reason: "arguments other than -p <project>" };
   const key = JSON.stringify({ exe, version, args });
@@ -298,6 +337,8 @@ async function serve(
   const t0 = performance.now();
   let session = ctx.sessions.get(key);
   const planKey = planKeyOf(args, job);
+  const known = ctx.sessions.unsuitable.get(`${key}\0${planKey}`);
+  if (known !== undefined) return { kind: "fallback", reason: known };
   if (session !== undefined && session.planKey !== planKey) {
     notes.push("API: the set of inputs or a JSON input changed: new session");
     ctx.sessions.drop(session);
@@ -308,7 +349,7 @@ async function serve(
   try {
     root ??= ctx.sessions.newRoot();
     const previous = session?.record ?? {};
-    const synced = syncMirror(root, job.cwd, job.inputs, previous, () => false);
+    const synced = (session !== undefined ? refreshChanged(root, job, previous) : undefined) ?? syncMirror(root, job.cwd, job.inputs, previous, () => false);
     const changed = Object.keys(synced.record).filter((rel) => previous[rel]?.digest !== synced.record[rel]!.digest);
     const t1 = performance.now();
     if (session === undefined) {
@@ -318,10 +359,7 @@ async function serve(
         rmSync(root, { recursive: true, force: true });
         return CANCELLED;
       }
-      if (plan.kind === "cold") {
-        rmSync(root, { recursive: true, force: true });
-        return { kind: "fallback", reason: `not for the API back end: ${plan.reason}` };
-      }
+      if (plan.kind === "cold") throw new Fallback(`not for the API back end: ${plan.reason}`);
       const o = plan.options ?? {};
       const options: EmitOptions = {
         noEmit: flag(o, "noEmit"),
@@ -376,6 +414,7 @@ async function serve(
           notes.push(`API: ${!sameFiles ? "the program's files changed" : `the declaration of ${relative(root, visible!)} changed`}: checked all ${s.fileNames.length} file(s)`);
         } else {
           checkSome(s, inProgram);
+          ctx.sessions.stats.targeted++;
           notes.push(`API: ${changed.length} input(s) changed, checked ${inProgram.length} file(s)`);
         }
       } else {
@@ -395,6 +434,7 @@ async function serve(
     else if (root !== undefined) rmSync(root, { recursive: true, force: true });
     if (err instanceof Cancelled) return CANCELLED;
     const reason = err instanceof Fallback ? err.message : `the compiler API failed: ${(err as Error).message}`;
+    ctx.sessions.markUnsuitable(`${key}\0${planKey}`, reason);
     if (!(err instanceof Fallback)) ctx.log(`worker-bridge: tsc: dropped the TypeScript 7 API session of ${job.cwd} (${args.join(" ")}): ${reason}`);
     return { kind: "fallback", reason };
   }
