@@ -5,7 +5,6 @@
 // verify (staleness guard), process-runner (cold compiler processes), native/ (TypeScript 7 kept
 // warm through tsgo's own incremental state in a persistent state directory).
 import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { getHeapStatistics } from "node:v8";
 import { writeStderr } from "../../supervisor/output-capture.js";
@@ -15,6 +14,7 @@ import { UndeclaredInputError } from "./file-view.js";
 import { MirrorPathError } from "./native/mirror.js";
 import { loadCompilerApi } from "./native/api-client.js";
 import { defaultStateDir, StateStore } from "./native/state-dir.js";
+import { halfTheCores, tsgoThreadsNow } from "./native/thread-share.js";
 import { ApiSessions, runApiWarm } from "./native/warm-api.js";
 import { runNativeWarm, type NativeContext } from "./native/warm-native.js";
 import { OutputStore } from "./output-store.js";
@@ -44,14 +44,8 @@ export interface TscState extends WarmContext {
 /** Default state bound: enough for dozens of large targets, small next to a build cache. */
 const DEFAULT_STATE_MAX_MB = 2048;
 
-/**
- * tsgo would use every core; a build system schedules each worker action as one CPU and runs
- * several at once. Half the machine (at most 4) keeps a lone compile fast without letting parallel
- * actions oversubscribe the machine many times over.
- */
-export function defaultTsgoThreads(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
-}
+/** The fixed share used where the machine's load cannot be read (see native/thread-share.ts). */
+export const defaultTsgoThreads = halfTheCores;
 
 /** Default budget: 60 % of V8's heap limit, leaving room for the request being compiled. */
 function defaultBudgetBytes(): number {
@@ -86,7 +80,7 @@ function nativeContext(state: TscState, flags: TscToolFlags, cwd: string): Nativ
     store = new StateStore(dir, maxBytes);
     state.nativeStores.set(id, store);
   }
-  return { store, threads: flags.tsgoThreads ?? defaultTsgoThreads(), log: state.log, coldTargets: state.nativeColdTargets };
+  return { store, threads: flags.tsgoThreads ?? tsgoThreadsNow(), log: state.log, coldTargets: state.nativeColdTargets };
 }
 
 async function runNative(state: TscState, flags: TscToolFlags, resolved: ResolvedTypeScript, args: string[], job: ToolJob, signal: AbortSignal): Promise<ToolResult> {
@@ -97,7 +91,7 @@ async function runNative(state: TscState, flags: TscToolFlags, resolved: Resolve
     const api = await loadCompilerApi(resolved.dir);
     if (typeof api === "string") apiNote = api;
     else {
-      const ctx = { sessions: state.apiSessions, outputs: state.apiOutputs, threads: flags.tsgoThreads ?? defaultTsgoThreads(), log: state.log };
+      const ctx = { sessions: state.apiSessions, outputs: state.apiOutputs, threads: flags.tsgoThreads ?? tsgoThreadsNow(), log: state.log };
       const done = await runApiWarm(ctx, api, exe, resolved.version, args, job, signal);
       if (done.kind === "done") {
         const verbose = job.verbosity > 0 ? done.notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: ${about}, warm through its API\n` : "";
