@@ -1,4 +1,4 @@
-// `node --import tsx bench/tsc.ts [--quick] [--only=5.9|6.0|7|7.1]`: the warm tsc worker against
+// `node --import tsx bench/tsc.ts [--quick] [--only=5.9|6.0|7|7.1[,…]]`: the warm tsc worker against
 // one-shot runs of the same compiler, and against a cold `tsgo` (TypeScript 7 native) one-shot, on
 // a generated project (500 modules in 20 libraries; --quick: 40 in 4), for a clean build, one
 // function-body edit and one exported-API edit that cascades through every library. All contenders
@@ -29,12 +29,13 @@ const TSGO_NIGHTLY = nativeBinary(COMPILERS["7.1"]);
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
-const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+/** One compiler or several, comma-separated (`--only=7,7.1`). */
+const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 /** Passed to the worker as is (TypeScript 7's thread budget); the default is the worker's own. */
 const threadsFlag = argv.find((a) => a.startsWith("--tsgo-threads="));
 const unknown = argv.filter((a) => a !== "--quick" && !a.startsWith("--only=") && a !== threadsFlag);
-if (unknown.length > 0 || (only !== undefined && !(only in COMPILERS))) {
-  process.stderr.write(`bench/tsc.ts: usage: bench/tsc.ts [--quick] [--only=5.9|6.0|7|7.1] [--tsgo-threads=N]\n`);
+if (unknown.length > 0 || (only !== undefined && !only.every((v) => v in COMPILERS))) {
+  process.stderr.write(`bench/tsc.ts: usage: bench/tsc.ts [--quick] [--only=5.9|6.0|7|7.1[,…]] [--tsgo-threads=N]\n`);
   process.exit(2);
 }
 const PACKAGES = quick ? 4 : 20;
@@ -275,7 +276,7 @@ async function benchVersion(version: Version, temps: string[]): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const temps: string[] = [];
-  const versions = (Object.keys(COMPILERS) as Version[]).filter((v) => (only === undefined ? existsSync(COMPILERS[v]) : v === only));
+  const versions = (Object.keys(COMPILERS) as Version[]).filter((v) => (only === undefined ? existsSync(COMPILERS[v]) : only.includes(v)));
   const rows: Row[] = [];
   const loadStart = loadavg()[0]!;
   try {

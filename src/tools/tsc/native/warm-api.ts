@@ -241,17 +241,19 @@ function checkAll(s: Session): void {
   s.global = [...p.getGlobalDiagnostics()];
   groupByFile(p.getSemanticDiagnostics(), files, s.semantic);
   if (s.options.emitDeclarations) groupByFile(p.getDeclarationDiagnostics(), files, s.declaration);
-  s.outputs.clear();
-  s.bySource.clear();
+  // The outputs stay until the next full emit replaces them (unchanged ones keep their objects).
   s.outputsKnown = false;
 }
 
 function takeEmit(s: Session, e: ApiEmitOutput): void {
   s.outputs.clear();
   s.bySource.clear();
+  const before = new Map(s.outputs);
   for (const [name, file] of e.outputFiles) {
     if (file.sourceFileName === undefined) throw new Fallback(`the API emitted ${name} without naming its source file`);
-    s.outputs.set(name, { text: file.text });
+    // An unchanged output keeps its object: the output store then links its copy without hashing.
+    const kept = before.get(name);
+    s.outputs.set(name, kept !== undefined && kept.text === file.text ? kept : { text: file.text });
     const list = s.bySource.get(file.sourceFileName) ?? [];
     list.push(name);
     s.bySource.set(file.sourceFileName, list);
