@@ -246,9 +246,9 @@ function checkAll(s: Session): void {
 }
 
 function takeEmit(s: Session, e: ApiEmitOutput): void {
+  const before = new Map(s.outputs);
   s.outputs.clear();
   s.bySource.clear();
-  const before = new Map(s.outputs);
   for (const [name, file] of e.outputFiles) {
     if (file.sourceFileName === undefined) throw new Fallback(`the API emitted ${name} without naming its source file`);
     // An unchanged output keeps its object: the output store then links its copy without hashing.
