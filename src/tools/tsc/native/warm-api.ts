@@ -292,9 +292,13 @@ function checkSome(s: Session, files: readonly string[]): void {
   }
 }
 
-/** What other files can see of `file`: its declaration output. */
-function signature(p: ApiProgram, file: string): string {
+/**
+ * What other files can see of `file`: its declaration output. A file without one (a declaration
+ * file itself, say) is seen as it is: undefined, and every file is checked again.
+ */
+function signature(p: ApiProgram, file: string): string | undefined {
   const e = p.getDeclarationEmit([file]);
+  if (e.outputFiles.size === 0) return undefined;
   return [...e.outputFiles.entries()].map(([n, f]) => `${n}\0${f.text}`).sort().join("\0\0");
 }
 
@@ -410,7 +414,10 @@ async function serve(
         requireCleanProgram(program);
         const names = program.getSourceFileNames();
         const sameFiles = names.length === s.fileNames.length && names.every((n, i) => n === s.fileNames[i]);
-        const visible = inProgram.find((f) => signature(program, f) !== before.get(f));
+        const visible = inProgram.find((f) => {
+          const now = signature(program, f);
+          return now === undefined || now !== before.get(f);
+        });
         if (!sameFiles || visible !== undefined) {
           checkAll(s);
           notes.push(`API: ${!sameFiles ? "the program's files changed" : `the declaration of ${relative(root, visible!)} changed`}: checked all ${s.fileNames.length} file(s)`);
