@@ -175,8 +175,9 @@ function projectConfig(args: readonly string[], cwd: string): string | undefined
 
 /**
  * The mirror of a warm session for the same set of input paths: only the inputs whose digest
- * changed are placed again. The mirror is private to this process, so an unchanged digest needs no
- * look at the file system. Undefined when a full sync is needed (an input the mirror does not hold).
+ * changed are placed again. The mirror holds private copies (a hard link would change with its
+ * source written in place), so an unchanged digest needs no look at the file system. Undefined
+ * when a full sync is needed (an input the mirror does not hold).
  */
 function refreshChanged(root: string, job: ToolJob, previous: Readonly<Record<string, MirroredInput>>): { record: Record<string, MirroredInput> } | undefined {
   const record: Record<string, MirroredInput> = { ...previous };
@@ -194,9 +195,9 @@ function refreshChanged(root: string, job: ToolJob, previous: Readonly<Record<st
       return undefined;
     }
     const target = join(root, rel);
-    place(source, target);
+    place(source, target, "copy");
     const st = statSync(target);
-    record[rel] = { digest, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino };
+    record[rel] = { digest, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino, copied: true };
   }
   return { record };
 }
@@ -355,7 +356,7 @@ async function serve(
   try {
     root ??= ctx.sessions.newRoot();
     const previous = session?.record ?? {};
-    const synced = (session !== undefined ? refreshChanged(root, job, previous) : undefined) ?? syncMirror(root, job.cwd, job.inputs, previous, () => false);
+    const synced = (session !== undefined ? refreshChanged(root, job, previous) : undefined) ?? syncMirror(root, job.cwd, job.inputs, previous, () => false, "copy");
     const changed = Object.keys(synced.record).filter((rel) => previous[rel]?.digest !== synced.record[rel]!.digest);
     const t1 = performance.now();
     if (session === undefined) {
