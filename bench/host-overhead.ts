@@ -2,8 +2,11 @@
 // per-request cost of --host=process over --host=inline on the probe tool, measured on the built
 // hosts (dist/) with one job at a time. Hosts take turns every BATCH requests in one run so machine
 // load hits all of them alike; the answer is the ratio and the difference of medians, not absolute
-// time. A bare Node IPC echo child is measured alongside as the floor no process host can beat.
+// time. Two bare echo children are measured alongside: one on Node's IPC channel (what the process
+// host used before issue 14), and one on a socket at fd 3 with a length-prefixed frame each way
+// (what it uses now, src/supervisor/frame-channel.ts): the floor no process host can beat.
 import { spawn } from "node:child_process";
+import type { Socket } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
 import type { PreparedJob, ToolHost } from "../src/core/job.js";
 import { loadBuiltHostModules, numericFlag as flag } from "./lib/built-hosts.js";
@@ -14,11 +17,10 @@ const ROUNDS = flag("rounds", 5);
 const WARMUP = 300;
 const BATCH = 100;
 
-type Variant = { name: string; kind: "inline" | "process"; ipc?: "json" | "advanced" };
+type Variant = { name: string; kind: "inline" | "process" };
 const VARIANTS: Variant[] = [
   { name: "inline", kind: "inline" },
-  { name: "process (json IPC, default)", kind: "process", ipc: "json" },
-  { name: "process (advanced IPC)", kind: "process", ipc: "advanced" },
+  { name: "process (fd 3 frames, default)", kind: "process" },
 ];
 
 const toolModule = resolveToolModule("probe", process.cwd());
@@ -36,10 +38,7 @@ const job: PreparedJob = {
 };
 
 async function makeHost(v: Variant): Promise<ToolHost> {
-  if (v.ipc) process.env.WORKER_BRIDGE_IPC_SERIALIZATION = v.ipc;
-  const host = await createHost({ kind: v.kind, toolModule, tool, startupArgs: [], concurrency: 1, toolProcesses: 1, abortGraceMs: 3000, logger });
-  delete process.env.WORKER_BRIDGE_IPC_SERIALIZATION;
-  return host;
+  return createHost({ kind: v.kind, toolModule, tool, startupArgs: [], concurrency: 1, toolProcesses: 1, abortGraceMs: 3000, logger });
 }
 
 type Runner = () => Promise<void>;
@@ -52,8 +51,8 @@ function hostRunner(host: ToolHost): Runner {
   };
 }
 
-/** The floor: a child that answers each IPC message at once, with nothing of the bridge in it. */
-function floorRunner(): { run: Runner; close(): void } {
+/** A floor: a child that answers each IPC message at once, with nothing of the bridge in it. */
+function ipcFloorRunner(): { run: Runner; close(): void } {
   const child = spawn(process.execPath, ["-e", "process.on('message', (m) => process.send({ t: 'done', seq: m.seq, exitCode: 0, output: 'hello', rss: -1 }))"], {
     stdio: ["ignore", "ignore", "inherit", "ipc"],
     serialization: "json",
@@ -64,6 +63,31 @@ function floorRunner(): { run: Runner; close(): void } {
       new Promise<void>((resolve) => {
         child.once("message", () => resolve());
         child.send({ t: "run", seq: seq++, id: 1, origin: "bazel", args: job.args, cwd: job.cwd, verbosity: 0 });
+      }),
+    close: () => child.kill(),
+  };
+}
+
+/**
+ * The other floor: a child answering each frame on its fd 3 with a done-sized frame (one frame per
+ * read is safe with one request at a time), no decoding on either side.
+ */
+function socketFloorRunner(): { run: Runner; close(): void } {
+  const child = spawn(
+    process.execPath,
+    ["-e", "const s = new (require('net').Socket)({ fd: 3, readable: true, writable: true }); const a = Buffer.alloc(34); a.writeUInt32LE(30, 0); s.on('data', () => s.write(a)); s.on('end', () => process.exit(0));"],
+    { stdio: ["ignore", "ignore", "inherit", "pipe"] },
+  );
+  const socket = child.stdio[3] as Socket;
+  const request = Buffer.alloc(4 + 96);
+  request.writeUInt32LE(96, 0);
+  let answer: (() => void) | undefined;
+  socket.on("data", () => answer?.());
+  return {
+    run: () =>
+      new Promise<void>((resolve) => {
+        answer = resolve;
+        socket.write(request);
       }),
     close: () => child.kill(),
   };
@@ -84,16 +108,16 @@ function percentile(xs: number[], p: number): number {
 }
 
 const hosts = await Promise.all(VARIANTS.map(makeHost));
-const floor = floorRunner();
-const runners: Runner[] = [...hosts.map(hostRunner), floor.run];
-const names = [...VARIANTS.map((v) => v.name), "floor: bare Node IPC echo child (json)"];
+const floors = [ipcFloorRunner(), socketFloorRunner()];
+const runners: Runner[] = [...hosts.map(hostRunner), ...floors.map((f) => f.run)];
+const names = [...VARIANTS.map((v) => v.name), "floor: bare Node IPC echo child (json)", "floor: bare fd 3 socket echo child (one frame each way)"];
 const samples = runners.map(() => [] as number[]);
 for (const run of runners) await sample(run, WARMUP, undefined);
 for (let done = 0; done < ROUNDS * REQUESTS; done += BATCH) {
   for (let i = 0; i < runners.length; i++) await sample(runners[i]!, BATCH, samples[i]);
 }
 await Promise.all(hosts.map((h) => h.close()));
-floor.close();
+for (const f of floors) f.close();
 
 const inlineMedian = percentile(samples[0]!, 50);
 const lines = [

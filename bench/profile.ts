@@ -1,6 +1,7 @@
-// `node --import tsx bench/profile.ts [--door=bazel-proto|bazel-json|buck2] [--host=inline|process]
+// `node --import tsx bench/profile.ts [--door=bazel-proto|bazel-json|buck2] [--host=inline|process|floor]
 //   [--requests=N] [--in-flight=N]`: drives the bridge under `node --cpu-prof` and prints where its
-// main thread spends its time (self time per function, top 30). Profiles land in bench/results/profiles.tmp/ (gitignored).
+// main thread spends its time (self time per function, top 30). `--host=floor` profiles the plain-Node
+// pipe echo the bench compares the Bazel doors with, to read both profiles side by side. Profiles land in bench/results/profiles.tmp/ (gitignored).
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { grpcWorker } from "./lib/grpc-target.js";
@@ -31,13 +32,17 @@ mkdirSync(dir, { recursive: true });
 const before = new Set(readdirSync(dir));
 const nodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=250"];
 const label = `bridge ${door} --host=${host}`;
+const floorArgs = [...nodeArgs, join(ROOT, "bench", "workers", "floor-pipe-echo.mjs"), `--format=${door === "bazel-json" ? "json" : "proto"}`];
 const variant =
   door === "buck2"
     ? grpcWorker({ label, command: process.execPath, args: [...nodeArgs, CLI, "--tool", "probe", `--host=${host}`], mode: "execute" })
     : pipeWorker({
         label,
         command: process.execPath,
-        args: [...nodeArgs, CLI, "--tool", "probe", "--persistent_worker", `--host=${host}`, ...(door === "bazel-json" ? ["--protocol=json"] : [])],
+        args:
+          host === "floor"
+            ? floorArgs
+            : [...nodeArgs, CLI, "--tool", "probe", "--persistent_worker", `--host=${host}`, ...(door === "bazel-json" ? ["--protocol=json"] : [])],
         format: door === "bazel-json" ? "json" : "proto",
         multiplex: inFlight > 1,
         maxInFlight: inFlight,

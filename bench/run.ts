@@ -7,7 +7,7 @@ import { dirname, join, relative } from "node:path";
 import { runComparison, type Row } from "./lib/compare.js";
 import { runMemory, type MemoryRow } from "./lib/memory.js";
 import { comparisonTable, memoryTable, targetsTable } from "./lib/report.js";
-import { checkTargets } from "./targets.js";
+import { checkFloor, checkTargets } from "./targets.js";
 import { CLI, comparisons, FULL, memoryVariants, QUICK, ROOT } from "./scenarios.js";
 
 interface Flags {
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
   const tsc = wanted("tsc") ? await runTscBench(flags.quick) : "not run (--only)";
   const client = wanted("client start-up") ? await runClientStartupBench(flags.quick) : "not run (--only)";
 
+  const floor = targetsTable(checkFloor(rows));
   const sections = [
     `# worker-bridge benchmark${flags.quick ? " (--quick smoke run: figures are not meaningful)" : ""}`,
     header,
@@ -129,12 +130,14 @@ async function main(): Promise<void> {
     `## Client start-up: one-shot and through the warm daemon (docs/daemon.md)\n\n${client}`,
     "## Targets (reported, never asserted)",
     targetsTable(checkTargets(rows, memory)),
+    "## The per-request floor (issue 14; reported, never asserted)",
+    floor,
   ];
   const text = `${sections.join("\n\n")}\n`;
   process.stdout.write(text);
   mkdirSync(dirname(flags.out), { recursive: true });
   writeFileSync(flags.out, text);
-  process.stderr.write(`written to ${relative(process.cwd(), flags.out)}\n`);
+  process.stderr.write(`written to ${relative(process.cwd(), flags.out)}\n\nThe per-request floor (issue 14):\n${floor}\n`);
   // Speed is never asserted, but a variant that broke (wrong answer, crash, hang) is a harness
   // failure CI must see. "skipped" (a prerequisite not built) is not.
   const failed = [...rows.filter((r) => r.status === "failed").map((r) => `${r.scenario} / ${r.variant}: ${r.reason ?? ""}`),

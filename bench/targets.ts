@@ -77,3 +77,43 @@ export function checkTargets(rows: readonly Row[], memory: readonly MemoryRow[])
   }
   return checks;
 }
+
+/**
+ * The per-request floor (issue 14): the bridge against the plain-Node echo on the Bazel proto
+ * rows, as the issue's table states its goals. Medians decide; CPU per request is shown beside
+ * them because it moves less with the machine's load.
+ */
+export function checkFloor(rows: readonly Row[]): TargetCheck[] {
+  const ratioTo = (scenario: string, host: "inline" | "process", limit: number): TargetCheck => {
+    const target = `${scenario}: --host=${host} median within ${limit}× the plain-Node echo`;
+    const floor = find(rows, scenario, LABEL.floorPipe);
+    const bridge = find(rows, scenario, LABEL.bridge(host));
+    if (!floor?.summary || !bridge?.summary) return { target, measured: "not measured in this run (row skipped, failed or filtered out)", holds: undefined };
+    const ratio = bridge.summary.medianUs / floor.summary.medianUs;
+    const cpu =
+      // A smoke run's batches are too short for /proc's 10 ms clock ticks: no CPU ratio then.
+      bridge.cpuUsPerRequest !== undefined && floor.cpuUsPerRequest !== undefined && floor.cpuUsPerRequest > 0
+        ? `; CPU ${fmtUs(bridge.cpuUsPerRequest)} vs ${fmtUs(floor.cpuUsPerRequest)} per request = ${(bridge.cpuUsPerRequest / floor.cpuUsPerRequest).toFixed(2)}×`
+        : "";
+    return {
+      target,
+      measured: `${fmtUs(bridge.summary.medianUs)} vs ${fmtUs(floor.summary.medianUs)} = ${ratio.toFixed(2)}×${cpu}`,
+      holds: ratio <= limit,
+    };
+  };
+  const inline = find(rows, SCENARIO.bazelProto, LABEL.bridge("inline"));
+  const proc = find(rows, SCENARIO.bazelProto, LABEL.bridge("process"));
+  const overTarget = `${SCENARIO.bazelProto}: --host=process adds ≤ 100 µs median over inline`;
+  return [
+    ratioTo(SCENARIO.bazelProto, "inline", 2),
+    ratioTo(SCENARIO.bazelMux, "inline", 2),
+    inline?.summary && proc?.summary
+      ? {
+          target: overTarget,
+          measured: `${signed(proc.summary.medianUs - inline.summary.medianUs)} (${fmtUs(proc.summary.medianUs)} vs ${fmtUs(inline.summary.medianUs)})`,
+          holds: proc.summary.medianUs - inline.summary.medianUs <= 100,
+        }
+      : { target: overTarget, measured: "not measured in this run (row skipped, failed or filtered out)", holds: undefined },
+    ratioTo(SCENARIO.bazelMux, "process", 3),
+  ];
+}

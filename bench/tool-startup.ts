@@ -1,13 +1,16 @@
 // `node --import tsx bench/tool-startup.ts [--runs=N]`: how long a tool process takes from fork to
 // "ready" (tool loaded and initialised), and the CPU and memory that costs, by what the tool
-// imports. Forks the built tool-process entry the way the process host does; variants alternate
+// imports. Spawns the built tool-process entry the way the process host does; variants alternate
 // round by round so load on a shared machine hits them alike. Linux only (/proc).
-import { fork } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { numericFlag } from "./lib/built-hosts.js";
 import { percentile } from "./lib/stats.js";
+import type * as FrameChannelModule from "../src/supervisor/frame-channel.js";
+import type * as ToolProcessIpc from "../src/supervisor/tool-process-ipc.js";
 
 const ROOT = new URL("../", import.meta.url);
 const ENTRY = fileURLToPath(new URL("dist/supervisor/tool-process-main.js", ROOT));
@@ -19,6 +22,8 @@ if (!existsSync(ENTRY)) {
   process.stderr.write("bench/tool-startup: dist/ is missing; run `npm run build` first\n");
   process.exit(2);
 }
+const { FrameChannel } = (await import(new URL("dist/supervisor/frame-channel.js", ROOT).href)) as typeof FrameChannelModule;
+const { decodeToHost } = (await import(new URL("dist/supervisor/tool-process-ipc.js", ROOT).href)) as typeof ToolProcessIpc;
 
 const variants = [
   { name: "imports nothing (floor)", module: "workers/startup-tool-bare.mjs" },
@@ -47,23 +52,27 @@ function startOnce(toolModule: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const config = { toolModule: new URL(toolModule, import.meta.url).href, startupArgs: [], reportRss: false };
-    const child = fork(ENTRY, [], {
+    const child = spawn(process.execPath, [ENTRY], {
       env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config) },
-      stdio: ["ignore", "ignore", "inherit", "ipc"],
-      serialization: "json",
+      stdio: ["ignore", "ignore", "inherit", "pipe"],
     });
-    child.on("message", (m: { t: string; message?: string }) => {
-      if (m.t === "ready") {
-        const sample = { ms: performance.now() - t0, cpuMs: cpuMs(child.pid!), rssMb: rssMb(child.pid!) };
-        child.kill("SIGKILL");
-        child.once("exit", () => resolve(sample));
-      } else if (m.t === "init-failed") {
-        reject(new Error(m.message));
-      }
-    });
-    // The tool only loads when the first job is on its way; this one is never answered.
-    child.send({ t: "run", seq: 1, id: 0, origin: "oneshot", args: [], cwd: process.cwd(), verbosity: 0 });
+    // The tool process loads its tool at once and says "ready" on its fd 3 channel.
+    const channel = new FrameChannel(
+      child.stdio[3] as Socket,
+      (frame) => {
+        const m = decodeToHost(frame);
+        if (m.t === "ready") {
+          const sample = { ms: performance.now() - t0, cpuMs: cpuMs(child.pid!), rssMb: rssMb(child.pid!) };
+          child.kill("SIGKILL");
+          child.once("exit", () => resolve(sample));
+        } else if (m.t === "init-failed") {
+          reject(new Error(m.message));
+        }
+      },
+      (reason) => reject(new Error(reason)),
+    );
     child.once("exit", (code, signal) => {
+      channel.close();
       if (code !== null && code !== 0) reject(new Error(`tool process exited with ${code ?? signal}`));
     });
   });

@@ -3,6 +3,6 @@
 // process, which ProcessHost forks from this same file with its config in the environment.
 import { TOOL_PROCESS_CONFIG_ENV } from "./supervisor/tool-process-ipc.js";
 
-const role = process.send !== undefined && process.env[TOOL_PROCESS_CONFIG_ENV] !== undefined ? "tool-process" : "bridge";
+const role = process.env[TOOL_PROCESS_CONFIG_ENV] !== undefined ? "tool-process" : "bridge";
 if (role === "tool-process") void import("./supervisor/tool-process-main.js");
 else void import("./cli.js");

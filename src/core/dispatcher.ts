@@ -1,6 +1,7 @@
 import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 import { expandArgfiles, needsExpansion } from "./argfile.js";
 import type { HostResult, Job, JobEnd, PreparedJob, Result, ToolHost } from "./job.js";
+import { JobAbort } from "./job-abort.js";
 import { LatencyRecorder, nowMs } from "./latency.js";
 import type { Logger } from "./logger.js";
 
@@ -52,15 +53,22 @@ export class Dispatcher {
   private readonly baseEnv: Readonly<Record<string, string>>;
   private readonly abortGraceMs: number;
   private readonly observer: DispatcherObserver | undefined;
-  private readonly shutdown = new AbortController();
+  /** Set by close() once running jobs are aborted. */
+  private shuttingDown = false;
+  /**
+   * Per running job, how to abort it for shutdown: not a listener per job on a signal, and an
+   * array rather than a Set, whose table is reallocated each time its last entry goes.
+   */
+  private readonly onShutdown: ((reason: unknown) => void)[] = [];
   private readonly waiting: { grant(): void; refuse(): void }[] = [];
   /** Set by close(): nothing new starts, running jobs get the grace. */
   private closing = false;
   private running = 0;
   private readonly latencies = new LatencyRecorder();
   private readonly counts = { requests: 0, failures: 0, cancelled: 0, timedOut: 0, crashed: 0 };
-  /** The answers not yet given, so close() can wait for them. */
-  private readonly unsettled = new Set<Promise<Result>>();
+  /** Jobs submitted and not yet answered, so close() can wait for them. */
+  private unsettled = 0;
+  private readonly drained: (() => void)[] = [];
 
   constructor(
     private readonly host: ToolHost,
@@ -94,22 +102,48 @@ export class Dispatcher {
   /**
    * Runs a job; resolves exactly once, never rejects.
    *
-   * `owner` is optional: the AbortController behind `job.signal`, handed over by a front door that
-   * never reuses it. The dispatcher then aborts that controller itself on timeout and shutdown
-   * instead of creating a second controller per job and chaining the two — one AbortController
-   * costs several µs in Node 20, on every request (bench/README.md).
+   * `owner` is optional: the switch behind `job.signal`, handed over by a front door that never
+   * reuses it — a `JobAbort` (then `job.signal` is not read here at all, so a job nobody aborts never
+   * makes an AbortSignal) or the AbortController whose signal is `job.signal`. The dispatcher then
+   * aborts that switch itself on timeout and shutdown instead of making a second one per job and
+   * chaining the two: in Node 20 an AbortSignal and its listeners cost several µs on every request
+   * (bench/README.md).
    */
-  submit(job: Job, owner?: AbortController): Promise<Result> {
-    const promise = this.execute(job, owner?.signal === job.signal ? owner : undefined).catch((err: unknown) =>
-      // execute() handles every expected failure; this is the last line of defence.
-      this.finish(job, undefined, nowMs(), {
-        exitCode: BRIDGE_FAILURE_EXIT_CODE,
-        output: bridgeMessage(`internal error while running request ${job.id}: ${errorText(err)}`),
-      }, "failed-to-start"),
+  submit(job: Job, owner?: JobAbort | AbortController): Promise<Result> {
+    this.unsettled++;
+    let abort: JobAbort;
+    let owned = true;
+    if (owner instanceof JobAbort) abort = owner;
+    else if (owner !== undefined && owner.signal === job.signal) abort = JobAbort.over(owner);
+    else {
+      abort = new JobAbort();
+      owned = false;
+    }
+    return this.execute(job, abort, owned).then(
+      (result) => this.settled(result),
+      (err: unknown) => {
+        try {
+          // execute() handles every expected failure; this is the last line of defence.
+          return this.finish(job, undefined, nowMs(), {
+            exitCode: BRIDGE_FAILURE_EXIT_CODE,
+            output: bridgeMessage(`internal error while running request ${job.id}: ${errorText(err)}`),
+          }, "failed-to-start");
+        } finally {
+          this.settled(undefined);
+        }
+      },
     );
-    this.unsettled.add(promise);
-    void promise.finally(() => this.unsettled.delete(promise));
-    return promise;
+  }
+
+  /** Counts an answer given; wakes close() once every submitted job is answered. */
+  private settled<T>(result: T): T {
+    if (--this.unsettled === 0 && this.drained.length > 0) for (const wake of this.drained.splice(0)) wake();
+    return result;
+  }
+
+  /** Resolves once every job submitted so far has been answered. */
+  private allAnswered(): Promise<void> {
+    return this.unsettled === 0 ? Promise.resolve() : new Promise<void>((r) => this.drained.push(r));
   }
 
   /**
@@ -119,66 +153,69 @@ export class Dispatcher {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     for (const entry of [...this.waiting]) entry.refuse();
-    if (this.unsettled.size > 0 && graceMs > 0) {
+    if (this.unsettled > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        Promise.allSettled([...this.unsettled]),
+        this.allAnswered(),
         new Promise<void>((r) => {
           timer = setTimeout(r, graceMs);
         }),
       ]);
       clearTimeout(timer);
     }
-    this.shutdown.abort(new Error("worker-bridge is shutting down"));
-    await Promise.allSettled([...this.unsettled]);
+    this.shuttingDown = true;
+    const reason = new Error("worker-bridge is shutting down");
+    for (const abortHere of [...this.onShutdown]) abortHere(reason);
+    await this.allAnswered();
   }
 
   /** Why a job never reached the host: the client's cancel, or our own shutdown. */
-  private notStartedNote(job: Job, when: string): string {
-    return cancelledNote(job, when, this.closing && !job.signal.aborted);
+  private notStartedNote(job: Job, abort: JobAbort, when: string): string {
+    return cancelledNote(job, when, this.closing && !abort.aborted);
   }
 
-  private async execute(job: Job, owner: AbortController | undefined): Promise<Result> {
+  /** Everything one job goes through, in one async function: each extra layer costs a promise. */
+  private async execute(job: Job, abort: JobAbort, owned: boolean): Promise<Result> {
     const start = nowMs();
     this.counts.requests++;
-    if (job.signal.aborted || this.closing) {
-      return this.finish(job, undefined, start, { exitCode: 1, output: this.notStartedNote(job, "before it started") }, "cancelled");
+    // Not owned: a private switch follows the client's signal (one listener on a signal that
+    // exists already).
+    let onCancel: (() => void) | undefined;
+    if (!owned) {
+      if (job.signal.aborted) abort.abort(job.signal.reason);
+      else {
+        onCancel = (): void => abort.abort(job.signal.reason);
+        job.signal.addEventListener("abort", onCancel, { once: true });
+      }
     }
-    // A free slot is taken without awaiting: a resolved promise would still cost a tick per job.
-    if (!this.tryAcquire() && !(await this.acquire(job.signal))) {
-      return this.finish(job, undefined, start, { exitCode: 1, output: this.notStartedNote(job, "while queued") }, "cancelled");
-    }
-    try {
-      return await this.runWithSlot(job, start, owner);
-    } finally {
-      this.release();
-    }
-  }
-
-  private async runWithSlot(job: Job, start: number, owner: AbortController | undefined): Promise<Result> {
-    // The host's signal fires on the client's cancel, a timeout or shutdown. With an owned
-    // controller job.signal is that signal; otherwise a private controller follows job.signal.
-    const abort = owner ?? new AbortController();
-    /** Set when the dispatcher (not the client) aborted an owned controller. */
+    let slot = false;
+    /** Set when the dispatcher (not the client) aborted the switch. */
     let abortedHere = false;
     const abortHere = (reason: unknown): void => {
-      if (abort.signal.aborted) return;
+      if (abort.aborted) return;
       abortedHere = true;
       abort.abort(reason);
     };
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const onCancel = owner ? undefined : (): void => abort.abort(job.signal.reason);
-    const onShutdown = (): void => abortHere(this.shutdown.signal.reason);
-    if (onCancel) job.signal.addEventListener("abort", onCancel, { once: true });
-    this.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
-    if (job.timeoutMs !== undefined && job.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        abortHere(new Error(`timed out after ${formatSeconds(job.timeoutMs!)}`));
-      }, job.timeoutMs);
-    }
     try {
+      if (abort.aborted || this.closing) {
+        return this.finish(job, undefined, start, { exitCode: 1, output: this.notStartedNote(job, abort, "before it started") }, "cancelled");
+      }
+      // A free slot is taken without awaiting: a resolved promise would still cost a tick per job.
+      slot = this.tryAcquire() || (await this.acquire(abort));
+      if (!slot) {
+        return this.finish(job, undefined, start, { exitCode: 1, output: this.notStartedNote(job, abort, "while queued") }, "cancelled");
+      }
+      // The host's signal fires on the client's cancel, a timeout or shutdown: `abort` is the
+      // job's own switch when owned, a private one following job.signal otherwise.
+      this.onShutdown.push(abortHere);
+      if (job.timeoutMs !== undefined && job.timeoutMs > 0) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          abortHere(new Error(`timed out after ${formatSeconds(job.timeoutMs!)}`));
+        }, job.timeoutMs);
+      }
       if (job.refused !== undefined) {
         return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(job.refused) }, "failed-to-start");
       }
@@ -192,35 +229,36 @@ export class Dispatcher {
         return this.finish(job, undefined, start, { exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(errorText(err)) }, "failed-to-start");
       }
       this.observer?.jobPrepared?.(job, prepared);
-      const hostResult = await this.runOnHost(prepared, abort.signal);
-      const clientCancelled = job.signal.aborted && !(owner && abortedHere);
+      const hostResult = await this.runOnHost(prepared, abort);
+      const clientCancelled = owned ? abort.aborted && !abortedHere : job.signal.aborted;
       let end: JobEnd = "completed";
       if (hostResult.crashed) end = "crashed";
       if (timedOut) end = "timed-out";
       else if (clientCancelled) end = "cancelled";
-      else if (this.shutdown.signal.aborted && abort.signal.aborted) end = "cancelled";
+      else if (this.shuttingDown && abort.aborted) end = "cancelled";
       let { exitCode, output } = hostResult;
       if (end === "timed-out") {
         if (exitCode === 0) exitCode = 1;
         output = appendLine(output, `worker-bridge: request ${job.id} timed out after ${formatSeconds(job.timeoutMs!)} and was aborted`);
-      } else if (end === "cancelled" && this.shutdown.signal.aborted && !clientCancelled) {
+      } else if (end === "cancelled" && this.shuttingDown && !clientCancelled) {
         if (exitCode === 0) exitCode = 1;
         output = appendLine(output, `worker-bridge: request ${job.id} was aborted because the worker is shutting down`);
       }
       return this.finish(job, prepared, start, { exitCode, output, hostPid: hostResult.hostPid }, end);
     } finally {
       clearTimeout(timer);
+      removeSwapping(this.onShutdown, abortHere);
       if (onCancel) job.signal.removeEventListener("abort", onCancel);
-      this.shutdown.signal.removeEventListener("abort", onShutdown);
+      if (slot) this.release();
     }
   }
 
   /**
-   * Runs the host with a backstop: once `signal` aborts, the host gets `abortGraceMs` to settle
+   * Runs the host with a backstop: once `abort` fires, the host gets `abortGraceMs` to settle
    * before the job is answered without it, so a host that ignores the abort cannot hang the
    * protocol. One promise and no race per job: this is on every request's path.
    */
-  private runOnHost(prepared: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+  private runOnHost(prepared: PreparedJob, abort: JobAbort): Promise<HostResult> {
     return new Promise<HostResult>((resolve) => {
       let graceTimer: NodeJS.Timeout | undefined;
       let settled = false;
@@ -236,19 +274,22 @@ export class Dispatcher {
       const settle = (result: HostResult): void => {
         settled = true;
         clearTimeout(graceTimer);
-        signal.removeEventListener("abort", arm);
         resolve(result);
       };
       const failed = (err: unknown): void =>
         settle({ exitCode: BRIDGE_FAILURE_EXIT_CODE, output: bridgeMessage(`the tool host failed: ${errorText(err)}`), crashed: true });
       try {
-        this.host.run(prepared, signal).then(settle, failed);
+        // A host that can take its signal on demand gets it so: a job nobody aborts then makes none.
+        const running = this.host.runWithSignalOnDemand
+          ? this.host.runWithSignalOnDemand(prepared, () => abort.signal)
+          : this.host.run(prepared, abort.signal);
+        running.then(settle, failed);
       } catch (err) {
         failed(err); // a host that throws instead of rejecting
       }
       if (settled) return;
-      if (signal.aborted) arm();
-      else signal.addEventListener("abort", arm, { once: true });
+      if (abort.aborted) arm();
+      else abort.onAbort(arm); // the switch is this job's alone: no need to remove it afterwards
     });
   }
 
@@ -313,27 +354,28 @@ export class Dispatcher {
     return false;
   }
 
-  private acquire(signal: AbortSignal): Promise<boolean> {
+  private acquire(abort: JobAbort): Promise<boolean> {
     if (this.running < this.concurrency && this.waiting.length === 0) {
       this.running++;
       return Promise.resolve(true);
     }
     return new Promise<boolean>((resolve) => {
+      let stopListening: (() => void) | undefined;
       const entry = {
         grant: (): void => {
-          signal.removeEventListener("abort", entry.refuse);
+          stopListening?.();
           this.running++;
           resolve(true);
         },
         refuse: (): void => {
-          signal.removeEventListener("abort", entry.refuse);
+          stopListening?.();
           const i = this.waiting.indexOf(entry);
           if (i >= 0) this.waiting.splice(i, 1);
           resolve(false);
         },
       };
       this.waiting.push(entry);
-      signal.addEventListener("abort", entry.refuse, { once: true });
+      stopListening = abort.onAbort(entry.refuse);
     });
   }
 
@@ -342,6 +384,14 @@ export class Dispatcher {
     const next = this.waiting.shift()?.grant;
     if (next) next();
   }
+}
+
+/** Removes `item` from an unordered array in O(1) once found, without shifting the rest. */
+function removeSwapping<T>(items: T[], item: T): void {
+  const i = items.lastIndexOf(item);
+  if (i < 0) return;
+  const last = items.pop()!;
+  if (i < items.length) items[i] = last;
 }
 
 function cancelledNote(job: Job, when: string, shuttingDown: boolean): string {

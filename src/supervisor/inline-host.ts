@@ -13,6 +13,8 @@ export class InlineHost implements ToolHost {
   /** An inline tool cannot be killed: it is promised its grace, then answered without. */
   readonly abortAllowanceMs: number;
   private state: Promise<unknown> | undefined;
+  /** The tool's state once `init` has resolved: later jobs start without awaiting it. */
+  private ready: { state: unknown } | undefined;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -27,7 +29,21 @@ export class InlineHost implements ToolHost {
     installOutputCapture();
   }
 
-  async run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+  run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+    return this.runWithSignalOnDemand(job, signal);
+  }
+
+  /** `signal` reaches the tool as ctx.signal, made only if the tool reads it. */
+  runWithSignalOnDemand(job: PreparedJob, signal: AbortSignal | (() => AbortSignal)): Promise<HostResult> {
+    // The common case — tool initialised, a free slot — starts the job at once, without a tick.
+    if (this.ready && this.running < this.capacity) {
+      this.running++;
+      return this.runInSlot(this.ready.state, job, signal);
+    }
+    return this.runWhenReady(job, signal);
+  }
+
+  private async runWhenReady(job: PreparedJob, signal: AbortSignal | (() => AbortSignal)): Promise<HostResult> {
     let state: unknown;
     try {
       state = await this.init();
@@ -35,20 +51,44 @@ export class InlineHost implements ToolHost {
       this.state = undefined; // let the next request try again
       return { exitCode: EXIT_CODES.failure, output: bridgeMessage(`tool ${this.tool.name} failed to initialise: ${errorText(err)}`), hostPid: process.pid };
     }
+    // A finishing job hands its slot straight to the first waiter, so a job arriving meanwhile
+    // cannot take it first.
     if (this.running >= this.capacity) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
-    try {
-      return await runToolJob(this.tool, state, this.startupArgs, job, signal);
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
+    else this.running++;
+    return this.runInSlot(state, job, signal);
+  }
+
+  /** Runs a job that holds a slot; gives the slot to the next waiter (or frees it) when done. */
+  private runInSlot(state: unknown, job: PreparedJob, signal: AbortSignal | (() => AbortSignal)): Promise<HostResult> {
+    const release = (): void => {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    };
+    // runToolJob turns every tool failure into a result; the slot is released either way.
+    return runToolJob(this.tool, state, this.startupArgs, job, signal).then(
+      (result) => {
+        release();
+        return result;
+      },
+      (err: unknown) => {
+        release();
+        throw err;
+      },
+    );
   }
 
   private init(): Promise<unknown> {
     if (!this.state) {
       const init = this.tool.init;
-      this.state = Promise.resolve(init ? init.call(this.tool, this.startupArgs) : undefined);
+      const state = Promise.resolve(init ? init.call(this.tool, this.startupArgs) : undefined);
+      this.state = state;
+      state.then(
+        (value) => {
+          if (this.state === state) this.ready = { state: value };
+        },
+        () => {},
+      );
     }
     return this.state;
   }

@@ -7,7 +7,7 @@ import type { Logger } from "../core/logger.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { CrashLoopDetector } from "./crash-loop.js";
 import { singleFileBuild } from "../single-file-build.js";
-import { TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./tool-process-ipc.js";
+import { EnvBase, TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./tool-process-ipc.js";
 import { describeExit, STARTUP_ALLOWANCE_MS, ToolProcess, type ToolProcessExit } from "./tool-process.js";
 
 /** What a host needs to know about the tool and its limits. */
@@ -64,8 +64,7 @@ export class ProcessHost implements ToolHost {
   private readonly entry: string;
   private readonly execArgv: string[];
   private readonly childEnv: Record<string, string>;
-  private readonly jobBaseEnv: Record<string, string>;
-  private readonly serialization: "json" | "advanced";
+  private readonly jobBaseEnv: EnvBase;
   private readonly counts: Omit<ProcessHostStats, "processesAlive"> = {
     processesStarted: 0,
     crashes: 0,
@@ -82,14 +81,14 @@ export class ProcessHost implements ToolHost {
     this.entry = childEntry();
     // A debugger port cannot be shared: the bridge's --inspect must not leak into its children.
     this.execArgv = process.execArgv.filter((a) => !/^--inspect|^--debug/.test(a));
-    this.jobBaseEnv = { ...(process.env as Record<string, string>) };
+    const baseEnv = { ...(process.env as Record<string, string>) };
+    this.jobBaseEnv = new EnvBase(baseEnv);
     const config: ToolProcessConfig = {
       toolModule: options.toolModule,
       startupArgs: options.startupArgs,
       reportRss: options.maxToolProcessMemoryMb !== undefined,
     };
-    this.childEnv = { ...this.jobBaseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) };
-    this.serialization = process.env.WORKER_BRIDGE_IPC_SERIALIZATION === "advanced" ? "advanced" : "json";
+    this.childEnv = { ...baseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) };
   }
 
   /** A job aborted while its process is still loading the tool gets the load time on top. */
@@ -158,7 +157,6 @@ export class ProcessHost implements ToolHost {
       execArgv: this.execArgv,
       env: this.childEnv,
       jobBaseEnv: this.jobBaseEnv,
-      serialization: this.serialization,
       toolName: this.options.tool.name,
       abortGraceMs: this.options.abortGraceMs,
       logger,

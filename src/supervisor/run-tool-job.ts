@@ -16,14 +16,7 @@ export async function runToolJob<S>(
   signal: AbortSignal | (() => AbortSignal),
 ): Promise<HostResult> {
   const sink = new OutputSink();
-  const ctx: ToolContext<S> = {
-    get signal() {
-      return typeof signal === "function" ? signal() : signal;
-    },
-    state,
-    startupArgs,
-    log: (line: string) => sink.append(line.endsWith("\n") ? line : `${line}\n`),
-  };
+  const ctx = new JobContext(signal, state, startupArgs, sink);
   try {
     const result = await runCaptured(sink, () => tool.run(job, ctx));
     const exitCode = Number.isInteger(result?.exitCode) ? result.exitCode : 1;
@@ -45,4 +38,23 @@ function joinOutput(a: string, b: string): string {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
   return a.endsWith("\n") ? a + b : `${a}\n${b}`;
+}
+
+/** ctx for one job: a class, so the signal getter lives on the prototype, not made per job. */
+class JobContext<S> implements ToolContext<S> {
+  readonly log: (line: string) => void;
+
+  constructor(
+    private readonly signalSource: AbortSignal | (() => AbortSignal),
+    readonly state: S,
+    readonly startupArgs: readonly string[],
+    sink: OutputSink,
+  ) {
+    this.log = (line: string) => sink.append(line.endsWith("\n") ? line : `${line}\n`);
+  }
+
+  get signal(): AbortSignal {
+    const source = this.signalSource;
+    return typeof source === "function" ? source() : source;
+  }
 }

@@ -1,7 +1,20 @@
 // Entry point of a tool process (a child of the bridge started by ProcessHost). It loads the tool
-// once, runs the jobs the host sends, and never writes to fd 1 on purpose: the host reads it only
-// to name stray printers in its log.
-import { decodeJob, TOOL_PROCESS_CONFIG_ENV, type IpcJob, type ToHostMessage, type ToolProcessConfig, type ToToolMessage } from "./tool-process-ipc.js";
+// once, runs the jobs the host sends over fd 3 (src/supervisor/frame-channel.ts), and never writes
+// to fd 1 on purpose: the host reads it only to name stray printers in its log.
+import { fstatSync } from "node:fs";
+import { Socket } from "node:net";
+import {
+  decodeJob,
+  decodeToTool,
+  encodeToHost,
+  TOOL_PROCESS_CHANNEL_FD,
+  TOOL_PROCESS_CONFIG_ENV,
+  type IpcJob,
+  type ToHostMessage,
+  type ToolProcessConfig,
+  type ToToolMessage,
+} from "./tool-process-ipc.js";
+import { FrameChannel } from "./frame-channel.js";
 import { installOutputCapture, writeStderr } from "./output-capture.js";
 import { runToolJob } from "./run-tool-job.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
@@ -10,9 +23,15 @@ import { bridgeMessage, errorText, EXIT_CODES } from "../errors.js";
 
 installOutputCapture();
 
-const send = process.send?.bind(process);
-if (!send) {
-  writeStderr(`${bridgeMessage("tool-process-main must be started by the bridge (it needs an IPC channel)")}\n`);
+function channelIsOpen(): boolean {
+  try {
+    return fstatSync(TOOL_PROCESS_CHANNEL_FD).isSocket();
+  } catch {
+    return false;
+  }
+}
+if (!channelIsOpen()) {
+  writeStderr(`${bridgeMessage(`tool-process-main must be started by the bridge (it needs the bridge's socket on fd ${TOOL_PROCESS_CHANNEL_FD})`)}\n`);
   process.exit(EXIT_CODES.usage);
 }
 
@@ -20,7 +39,8 @@ const configText = process.env[TOOL_PROCESS_CONFIG_ENV];
 delete process.env[TOOL_PROCESS_CONFIG_ENV];
 const config = JSON.parse(configText ?? "{}") as ToolProcessConfig;
 // Jobs' env is sent as a difference from this snapshot, taken before the tool can touch process.env.
-const startEnv: Readonly<Record<string, string>> = { ...(process.env as Record<string, string>) };
+// Frozen: jobs whose env is this one share it (decodeJob).
+const startEnv: Readonly<Record<string, string>> = Object.freeze({ ...(process.env as Record<string, string>) });
 
 /**
  * A job's abort state. The AbortController is only made when the tool looks at ctx.signal: most
@@ -49,21 +69,40 @@ const running = new Map<number, JobAbort>();
 let ready: Promise<{ tool: ToolDefinition<unknown>; state: unknown }> | undefined;
 let retiring = false;
 
+const socket = new Socket({ fd: TOOL_PROCESS_CHANNEL_FD, readable: true, writable: true });
+/** Only a bug in the bridge could garble its own frames; a stack trace would not help the user. */
+function channelBroken(reason: string): never {
+  writeStderr(`${bridgeMessage(`tool process ${process.pid} cannot read what the bridge sent (${reason}); exiting`)}\n`);
+  process.exit(EXIT_CODES.failure);
+}
+const channel = new FrameChannel(
+  socket,
+  (frame) => {
+    let message: ToToolMessage;
+    try {
+      message = decodeToTool(frame);
+    } catch (err) {
+      channelBroken(errorText(err));
+    }
+    onMessage(message);
+  },
+  channelBroken,
+);
+
+/** Queues a message; `then` runs once it and everything before it are written (or cannot be). */
 function post(message: ToHostMessage, then?: () => void): void {
-  try {
-    if (then) send!(message, undefined, undefined, then);
-    else send!(message);
-  } catch {
-    // The channel closed under us: the bridge is gone, and "disconnect" ends this process.
-    then?.();
-  }
+  channel.send(encodeToHost(message));
+  if (then) channel.flush(then);
 }
 
-/** The bridge is gone (SIGKILL included: the IPC pipe closes): never outlive it. */
+/** The bridge is gone (SIGKILL included: its end of the socket closes): never outlive it. */
 function parentGone(): void {
   process.exit(0);
 }
-process.on("disconnect", parentGone);
+socket.on("end", parentGone);
+socket.on("close", parentGone);
+// A write to a bridge that just died fails with EPIPE; "close" follows and ends the process.
+socket.on("error", () => undefined);
 // Ctrl-C reaches the whole process group; the bridge decides when its tool processes stop.
 process.on("SIGINT", () => undefined);
 const parentPid = process.ppid;
@@ -106,7 +145,8 @@ async function retire(): Promise<void> {
   retiring = true;
   if (running.size > 0 || disposing) return; // the last job to finish calls back here
   disposing = true;
-  process.off("disconnect", parentGone);
+  socket.off("end", parentGone);
+  socket.off("close", parentGone);
   try {
     // A tool that never initialised has nothing to dispose.
     const loaded = ready ? await ready.catch(() => undefined) : undefined;
@@ -114,12 +154,11 @@ async function retire(): Promise<void> {
   } catch (err) {
     writeStderr(`${bridgeMessage(`tool dispose failed: ${errorText(err)}`)}\n`);
   }
-  // IPC is ordered: once this last message is written, every answer before it is too.
-  if (process.connected) post({ t: "retired" }, () => process.exit(0));
-  else process.exit(0);
+  // The socket is ordered: once this last message is written, every answer before it is too.
+  post({ t: "retired" }, () => process.exit(0));
 }
 
-process.on("message", (message: ToToolMessage) => {
+function onMessage(message: ToToolMessage): void {
   switch (message.t) {
     case "run":
       void run(message);
@@ -131,7 +170,7 @@ process.on("message", (message: ToToolMessage) => {
       void retire();
       break;
   }
-});
+}
 
 // Load the tool before the first job arrives: the host starts processes when it needs them, so
 // the job is usually already on its way.

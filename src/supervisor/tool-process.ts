@@ -1,8 +1,10 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import type { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import type { HostResult, PreparedJob } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
-import { encodeJob, type ToHostMessage, type ToToolMessage } from "./tool-process-ipc.js";
+import { decodeToHost, encodeAbort, encodeRetire, encodeRun, type EnvBase, TOOL_PROCESS_CHANNEL_FD, type ToHostMessage } from "./tool-process-ipc.js";
+import { FrameChannel } from "./frame-channel.js";
 import { StderrTail } from "./stderr-tail.js";
 
 export interface ToolProcessOptions {
@@ -12,8 +14,7 @@ export interface ToolProcessOptions {
   /** The child's whole environment; jobs' env is sent as a difference from `jobBaseEnv`. */
   env: Record<string, string>;
   /** `env` as the tool sees it (without the bridge's private config entry). */
-  jobBaseEnv: Readonly<Record<string, string>>;
-  serialization: "json" | "advanced";
+  jobBaseEnv: EnvBase;
   toolName: string;
   abortGraceMs: number;
   logger: Logger;
@@ -73,26 +74,33 @@ export class ToolProcess {
   private initFailure: string | undefined;
   private exited = false;
   private ready = false;
-  private readonly baseEnvSize: number;
+  private readonly channel: FrameChannel;
   readonly exitedPromise: Promise<void>;
   private markExited!: () => void;
 
   constructor(private readonly options: ToolProcessOptions) {
     this.exitedPromise = new Promise((r) => (this.markExited = r));
-    this.baseEnvSize = Object.keys(options.jobBaseEnv).length;
-    this.child = fork(options.entry, [], {
-      execArgv: options.execArgv,
+    // Not fork(): binary frames on a plain socket, batched per event, cost less per message than
+    // Node's IPC channel (docs/supervisor.md, "The channel between the bridge and a tool process").
+    // fd 3 is a socket pair like the IPC channel's, and as with it, the child exits when the
+    // bridge's end closes.
+    this.child = spawn(process.execPath, [...options.execArgv, options.entry], {
       env: options.env,
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-      serialization: options.serialization,
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
     });
     this.pid = this.child.pid ?? -1;
+    const socket = this.child.stdio[TOOL_PROCESS_CHANNEL_FD] as Socket;
+    this.channel = new FrameChannel(
+      socket,
+      (frame) => this.onFrame(frame),
+      (reason) => this.channelBroken(reason),
+    );
+    // A write to a process that just died fails (EPIPE); its exit answers the jobs.
+    socket.on("error", (err) => options.logger.debug("tool process channel error", { pid: this.pid, error: err.message }));
     this.child.stdout!.setEncoding("utf8");
     this.child.stderr!.setEncoding("utf8");
     this.child.stdout!.on("data", (text: string) => this.onStrayStdout(text));
     this.child.stderr!.on("data", (text: string) => this.onStderr(text));
-    this.child.on("message", (m: ToHostMessage) => this.onMessage(m));
-    // Sending to a process that just died fails asynchronously; its exit answers the jobs.
     this.child.on("error", (err) => {
       options.logger.debug("tool process error", { pid: this.pid, error: err.message });
       if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid === undefined) {
@@ -132,7 +140,7 @@ export class ToolProcess {
       };
       this.inFlight.set(seq, entry);
       signal.addEventListener("abort", entry.onAbort, { once: true });
-      this.send({ t: "run", ...encodeJob(seq, job, this.options.jobBaseEnv, this.baseEnvSize) });
+      this.send(encodeRun(seq, job, this.options.jobBaseEnv));
       if (signal.aborted) this.abortJob(seq);
     });
   }
@@ -141,7 +149,7 @@ export class ToolProcess {
   retire(kind: "retire" | "shutdown" = "retire"): void {
     this.draining = true;
     this.ending ??= { kind };
-    this.send({ t: "retire" });
+    this.send(encodeRetire());
   }
 
   /** Kills the process now (hard cancel, or a retire that took too long). */
@@ -156,7 +164,7 @@ export class ToolProcess {
     const entry = this.inFlight.get(seq);
     if (!entry || entry.aborted) return;
     entry.aborted = true;
-    this.send({ t: "abort", seq, reason: describeReason(entry.signal.reason) });
+    this.send(encodeAbort(seq, describeReason(entry.signal.reason)));
     this.armGrace(entry);
   }
 
@@ -170,13 +178,27 @@ export class ToolProcess {
     entry.graceTimer = setTimeout(() => this.options.onHardCancelDue(this, entry.job), grace);
   }
 
-  private send(message: ToToolMessage): void {
-    if (this.exited || !this.child.connected) return;
+  private send(frame: Buffer): void {
+    if (!this.exited) this.channel.send(frame);
+  }
+
+  private onFrame(frame: Buffer): void {
+    let message: ToHostMessage;
     try {
-      this.child.send(message);
+      message = decodeToHost(frame);
     } catch (err) {
-      this.options.logger.debug("could not send to tool process", { pid: this.pid, error: (err as Error).message });
+      this.channelBroken((err as Error).message);
+      return;
     }
+    this.onMessage(message);
+  }
+
+  /** Garbage on the channel (a tool writing to fd 3?): nothing more from it can be trusted. */
+  private channelBroken(reason: string): void {
+    this.options.logger.error("tool process sent an unreadable message; killing it", { pid: this.pid, reason });
+    this.channel.close();
+    this.kill();
+    this.ending = undefined;
   }
 
   private onMessage(message: ToHostMessage): void {

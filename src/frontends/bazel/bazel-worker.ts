@@ -1,8 +1,10 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "../../core/dispatcher.js";
 import type { Job } from "../../core/job.js";
+import type { ToolInput } from "../../tool-api/define-tool.js";
 import type { Logger } from "../../core/logger.js";
 import type { WorkRequestData, WorkResponseData } from "../../protocol/bazel/messages.js";
+import { JobAbort } from "../../core/job-abort.js";
 import { ProtocolError } from "../../protocol/bazel/protocol-error.js";
 import { createCodec, type WorkMessageFormat } from "../../protocol/bazel/codec.js";
 import { resolveSandboxDir } from "./sandbox-dir.js";
@@ -22,11 +24,56 @@ export interface BazelWorkerOptions {
   shutdownGraceMs: number;
 }
 
+/** A request as a neutral job. */
+class BazelJob implements Job {
+  readonly id: number;
+  readonly origin = "bazel";
+  readonly args: readonly string[];
+  readonly inputs: readonly ToolInput[];
+  readonly env = NO_ENV;
+  readonly verbosity: number;
+  readonly refused?: string;
+
+  /** Private for real: a job may be spread or serialised (the recorder), this must not come along. */
+  readonly #pending: PendingRequest;
+
+  constructor(
+    pending: PendingRequest,
+    readonly cwd: string,
+    refused: string | undefined,
+  ) {
+    this.#pending = pending;
+    const { request } = pending;
+    this.id = request.requestId;
+    this.args = request.arguments;
+    this.inputs = request.inputs;
+    this.verbosity = request.verbosity;
+    if (refused !== undefined) this.refused = refused;
+  }
+
+  /**
+   * Read only by whoever needs a real AbortSignal (an observer, a host without on-demand signals):
+   * a request nobody aborts then never makes one.
+   */
+  get signal(): AbortSignal {
+    return this.#pending.abort.signal;
+  }
+}
+
+/** The requests of one id: not yet answered, oldest first, and the one launched last. */
+interface IdLine {
+  readonly queue: PendingRequest[];
+  tail: PendingRequest | undefined;
+}
+
 /** One request in flight. Its response can be taken once: that is how "exactly one answer" holds. */
 class PendingRequest {
-  readonly abort = new AbortController();
+  /** Cancel, timeout and shutdown abort this; an AbortSignal exists only if someone asks for one. */
+  readonly abort = new JobAbort();
   cancelRequested = false;
   answered = false;
+  /** Settles when the request has been answered. */
+  done: Promise<void> | undefined;
   constructor(readonly request: WorkRequestData) {}
 }
 
@@ -39,14 +86,15 @@ export type ShutdownReason = "eof" | "signal" | "protocol-error" | "output-close
  */
 export class BazelWorker {
   private readonly codec;
-  /** Per request id, the requests not yet answered, oldest first. */
-  private readonly pendingById = new Map<number, PendingRequest[]>();
-  /** Per request id, the promise the next request with that id must wait for. */
-  private readonly tailById = new Map<number, Promise<void>>();
-  private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Per request id, its requests not yet answered. The entry of id 0 (singleplex, every request)
+   * stays once made: deleting a Map's last entry and adding it back reallocates its table, on
+   * every request. Multiplex ids are unique per request in Bazel, so theirs are removed.
+   */
+  private readonly lines = new Map<number, IdLine>();
   private pendingWrites = 0;
   /** Encoded responses waiting for this microtask's single write. */
-  private outbox: Buffer[] = [];
+  private readonly outbox: Buffer[] = [];
   private writesDrained: (() => void) | undefined;
   private stopping: Promise<number> | undefined;
   private outputBroken = false;
@@ -94,11 +142,18 @@ export class BazelWorker {
       this.protocolFailure(err);
       return;
     }
-    for (const request of requests) this.accept(request);
+    // All of the chunk's requests (and cancels) are registered before any starts, so a cancel for a
+    // request in the same chunk finds it not yet started.
+    const accepted: PendingRequest[] = [];
+    for (const request of requests) {
+      const pending = this.accept(request);
+      if (pending) accepted.push(pending);
+    }
+    for (const pending of accepted) this.launch(pending);
     // A bad frame after good ones in the same chunk surfaces on the next push; probe for it now.
     if (requests.length > 0) {
       try {
-        this.codec.push(new Uint8Array(0));
+        this.codec.push(NO_BYTES);
       } catch (err) {
         this.protocolFailure(err);
       }
@@ -125,27 +180,29 @@ export class BazelWorker {
     void this.stop("protocol-error", 1);
   }
 
-  private accept(request: WorkRequestData): void {
+  /** Registers a request so a cancel can find it; undefined for a cancel (handled here). */
+  private accept(request: WorkRequestData): PendingRequest | undefined {
     if (request.cancel) {
       this.cancel(request.requestId);
-      return;
+      return undefined;
     }
     const pending = new PendingRequest(request);
-    const queue = this.pendingById.get(request.requestId);
-    if (queue) queue.push(pending);
-    else this.pendingById.set(request.requestId, [pending]);
-    const previous = this.tailById.get(request.requestId) ?? Promise.resolve();
-    const run = previous.then(() => this.execute(pending));
-    this.tailById.set(request.requestId, run);
-    this.inFlight.add(run);
-    void run.finally(() => {
-      this.inFlight.delete(run);
-      if (this.tailById.get(request.requestId) === run) this.tailById.delete(request.requestId);
-    });
+    const line = this.lines.get(request.requestId);
+    if (line) line.queue.push(pending);
+    else this.lines.set(request.requestId, { queue: [pending], tail: undefined });
+    return pending;
+  }
+
+  /** Runs a request now, or after the one before it with the same id. */
+  private launch(pending: PendingRequest): void {
+    const line = this.lines.get(pending.request.requestId)!;
+    const previous = line.tail;
+    line.tail = pending;
+    pending.done = previous?.done ? previous.done.then(() => this.execute(pending)) : this.execute(pending);
   }
 
   private cancel(id: number): void {
-    const target = this.pendingById.get(id)?.find((p) => !p.answered && !p.cancelRequested);
+    const target = this.lines.get(id)?.queue.find((p) => !p.answered && !p.cancelRequested);
     if (!target) {
       // Already answered (or never seen): Bazel expects no response.
       this.options.logger.debug("ignoring cancel for a request that is not running", { id });
@@ -155,84 +212,101 @@ export class BazelWorker {
     target.abort.abort(new Error("cancelled by Bazel"));
   }
 
+  /** Answers one request; then lets the next request with its id run. */
   private async execute(pending: PendingRequest): Promise<void> {
-    const { request } = pending;
-    const { logger } = this.options;
-    const sandbox = resolveSandboxDir(this.options.cwd, request.sandboxDir);
-    const cwd = sandbox.ok ? sandbox.dir : this.options.cwd;
-    const job: Job = {
-      id: request.requestId,
-      origin: "bazel",
-      args: request.arguments,
-      inputs: request.inputs,
-      cwd,
-      env: {},
-      signal: pending.abort.signal,
-      verbosity: request.verbosity,
-      ...(sandbox.ok ? {} : { refused: sandbox.error }),
-    };
-    if (request.verbosity > 0) {
-      logger.requested("request received", {
-        id: request.requestId,
-        args: request.arguments.length,
-        inputs: request.inputs.length,
-        cwd,
-        verbosity: request.verbosity,
-      });
+    try {
+      const { request } = pending;
+      const { logger } = this.options;
+      const sandbox = resolveSandboxDir(this.options.cwd, request.sandboxDir);
+      const cwd = sandbox.ok ? sandbox.dir : this.options.cwd;
+      const job = new BazelJob(pending, cwd, sandbox.ok ? undefined : sandbox.error);
+      if (request.verbosity > 0) {
+        logger.requested("request received", {
+          id: request.requestId,
+          args: request.arguments.length,
+          inputs: request.inputs.length,
+          cwd,
+          verbosity: request.verbosity,
+        });
+      }
+      // The switch is this request's alone: the dispatcher may abort it (timeout, shutdown) rather
+      // than chain a second one per request.
+      const result = await this.options.dispatcher.submit(job, pending.abort);
+      let output = result.output;
+      if (request.verbosity > 0) {
+        const detail = `worker-bridge: request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
+        output = output.length === 0 ? detail : `${output.replace(/\n$/, "")}\n${detail}`;
+        logger.requested(detail);
+      }
+      this.respond(pending, { exitCode: result.exitCode, output, requestId: request.requestId });
+    } finally {
+      const id = pending.request.requestId;
+      const line = this.lines.get(id);
+      if (line?.tail === pending) line.tail = undefined;
+      if (line && line.tail === undefined && line.queue.length === 0 && id !== 0) this.lines.delete(id);
     }
-    // The controller is this request's alone: the dispatcher may abort it (timeout, shutdown)
-    // rather than chain a second one per request.
-    const result = await this.options.dispatcher.submit(job, pending.abort);
-    let output = result.output;
-    if (request.verbosity > 0) {
-      const detail = `worker-bridge: request ${request.requestId}: exit ${result.exitCode} (${result.end}) in ${result.durationMs.toFixed(1)} ms on pid ${result.hostPid ?? "-"}`;
-      output = output.length === 0 ? detail : `${output.replace(/\n$/, "")}\n${detail}`;
-      logger.requested(detail);
-    }
-    this.respond(pending, { exitCode: result.exitCode, output, requestId: request.requestId });
   }
 
   private respond(pending: PendingRequest, response: WorkResponseData): void {
     if (pending.answered) return; // unreachable by construction; kept as the invariant's guard
     pending.answered = true;
-    const queue = this.pendingById.get(pending.request.requestId);
+    const queue = this.lines.get(pending.request.requestId)?.queue;
     if (queue) {
       const i = queue.indexOf(pending);
       if (i >= 0) queue.splice(i, 1);
-      if (queue.length === 0) this.pendingById.delete(pending.request.requestId);
     }
     if (pending.cancelRequested) response.wasCancelled = true;
     if (this.outputBroken) return;
     this.outbox.push(this.codec.encode(response));
     // Responses completing together (multiplex) leave in one write: one syscall instead of one per
-    // response, and each response is still whole and in completion order inside it.
-    if (this.outbox.length === 1) queueMicrotask(() => this.flush());
+    // response, and each response is still whole and in completion order inside it. A tick, not a
+    // microtask: it runs once the whole microtask queue has drained, so every response finished
+    // by this batch of input joins the write, not only those finished before the first one.
+    if (this.outbox.length === 1) process.nextTick(this.flushOutbox);
   }
+
+  private readonly flushOutbox = (): void => this.flush();
 
   private flush(): void {
     const frames = this.outbox;
     if (frames.length === 0) return;
-    this.outbox = [];
-    if (this.outputBroken) return;
+    if (this.outputBroken) {
+      frames.length = 0;
+      return;
+    }
     const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    frames.length = 0;
     this.pendingWrites++;
-    this.options.write(bytes, (err) => {
-      this.pendingWrites--;
-      if (err) this.outputClosed(err);
-      if (this.pendingWrites === 0) this.writesDrained?.();
-    });
+    this.options.write(bytes, this.written);
+  }
+
+  private readonly written = (err?: Error | null): void => {
+    this.pendingWrites--;
+    if (err) this.outputClosed(err);
+    if (this.pendingWrites === 0) this.writesDrained?.();
+  };
+
+  /** Every request accepted and not yet answered (a request leaves its queue as it is answered). */
+  private inFlight(): PendingRequest[] {
+    const all: PendingRequest[] = [];
+    for (const line of this.lines.values()) all.push(...line.queue);
+    return all;
+  }
+
+  private allAnswered(): Promise<unknown> {
+    return Promise.allSettled(this.inFlight().map((p) => p.done));
   }
 
   private async shutdown(reason: ShutdownReason, exitCode: number): Promise<number> {
     const { logger, dispatcher, shutdownGraceMs } = this.options;
     this.options.input.pause();
-    logger.debug("shutting down", { reason, inFlight: this.inFlight.size });
+    logger.debug("shutting down", { reason, inFlight: this.inFlight().length });
     const deadline = Date.now() + shutdownGraceMs;
     // On a protocol error the requests already accepted are valid: let them finish within the
     // grace. On EOF or a signal the client is going away: abort them now.
-    if (reason === "protocol-error") await withTimeout(Promise.allSettled([...this.inFlight]), shutdownGraceMs);
+    if (reason === "protocol-error") await withTimeout(this.allAnswered(), shutdownGraceMs);
     const closed = dispatcher.close(0);
-    await withTimeout(Promise.all([closed, Promise.allSettled([...this.inFlight])]), Math.max(0, deadline - Date.now()));
+    await withTimeout(Promise.all([closed, this.allAnswered()]), Math.max(0, deadline - Date.now()));
     this.flush();
     if (this.pendingWrites > 0 && !this.outputBroken) {
       await withTimeout(new Promise<void>((r) => (this.writesDrained = r)), Math.max(100, deadline - Date.now()));
@@ -240,6 +314,11 @@ export class BazelWorker {
     return exitCode;
   }
 }
+
+const NO_BYTES = new Uint8Array(0);
+
+/** Bazel requests carry no environment of their own: every job shares this empty one. */
+const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -86,7 +86,7 @@ export class FrameDecoder {
     if (chunk.length === 0) return;
     let buf: Buffer;
     if (this.pendingBytes === 0) {
-      buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     } else {
       this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       this.pendingBytes += chunk.length;

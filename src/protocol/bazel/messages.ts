@@ -5,24 +5,11 @@ import {
   type WorkRequest,
 } from "../../gen/bazel/worker_protocol_pb.js";
 import { ProtocolError } from "./protocol-error.js";
+import type { WorkRequestData, WorkResponseData } from "./work-data.js";
 import { frameMessage } from "./framing.js";
+import { decodeWorkRequestFast, encodeWorkResponseFast } from "./fast-path.js";
 
-/** A WorkRequest as plain data, independent of the wire encoding it arrived in. */
-export interface WorkRequestData {
-  arguments: string[];
-  inputs: { path: string; digest: Uint8Array }[];
-  requestId: number;
-  cancel: boolean;
-  verbosity: number;
-  sandboxDir: string;
-}
-
-export interface WorkResponseData {
-  exitCode: number;
-  output: string;
-  requestId: number;
-  wasCancelled?: boolean;
-}
+export type { WorkRequestData, WorkResponseData } from "./work-data.js";
 
 function toData(msg: WorkRequest): WorkRequestData {
   return {
@@ -37,6 +24,8 @@ function toData(msg: WorkRequest): WorkRequestData {
 
 /** Decodes one binary WorkRequest (the frame body, without its length prefix). Unknown fields are skipped. */
 export function decodeWorkRequestProto(body: Uint8Array, offset = 0): WorkRequestData {
+  const plain = decodeWorkRequestFast(body);
+  if (plain !== undefined) return plain;
   try {
     return toData(fromBinary(WorkRequestSchema, body, { readUnknownFields: false }));
   } catch (err) {
@@ -68,9 +57,12 @@ export function decodeWorkRequestJson(text: string, offset = 0): WorkRequestData
 
 /** The whole length-prefixed frame for one binary WorkResponse, ready for a single write. */
 export function encodeWorkResponseProto(response: WorkResponseData): Buffer {
+  const output = response.output.toWellFormed();
+  const plain = encodeWorkResponseFast(response, output);
+  if (plain !== undefined) return plain;
   const msg = create(WorkResponseSchema, {
     exitCode: response.exitCode | 0,
-    output: response.output.toWellFormed(),
+    output,
     requestId: response.requestId | 0,
     wasCancelled: response.wasCancelled === true,
   });
