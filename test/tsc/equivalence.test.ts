@@ -31,6 +31,7 @@ const STEPS: Record<Version, number> = {
   "5.9": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 40)),
   "6.0": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 25)),
   "7": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 25)),
+  "7.1": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 25)),
 };
 const TIMEOUT_MS = FULL ? 3_600_000 : 600_000;
 
@@ -85,15 +86,16 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
   const random = rng(seed);
   const project = new FixtureProject(join(base, "sandbox", "0", "_main"), random, join(base, "external"));
   const startup = ["--verify-rate=0"];
+  const native = version === "7" || version === "7.1";
   // TypeScript 7 runs its native binary from its one install; the others from the step's directory.
-  const inDirectory = version !== "7";
+  const inDirectory = !native;
   if (!inDirectory) startup.push(`--typescript=${TS_DIRS[version]}`);
-  if (version === "7") startup.push(`--state-dir=${join(base, "state")}`);
+  if (native) startup.push(`--state-dir=${join(base, "state")}`);
   const logs: string[] = [];
   const state = createTscState(startup, (line) => logs.push(line));
   let tsCopy: string | undefined;
   const cold = (cwd: string, args: readonly string[]) =>
-    version === "7" ? coldTsgo(TS_DIRS["7"], cwd, args, ["out"]) : coldTsc(TS_DIRS[version], cwd, args, ["out"], tsCopy);
+    native ? coldTsgo(TS_DIRS[version], cwd, args, ["out"]) : coldTsc(TS_DIRS[version], cwd, args, ["out"], tsCopy);
   const loadsBefore = loadStats.loads;
   let copies = 0;
   const history: string[] = [];
@@ -132,6 +134,8 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
     // Buck2-like ones (no inputs), and between command-line overrides: each is its own target.
     if (random() < 0.1) withInputs = !withInputs;
     if (random() < 0.1) variant = Math.floor(random() * extraArgs.length);
+    // The API back end (7.1) serves `-p` requests with declared inputs; most of its steps are such.
+    if (version === "7.1" && random() < 0.75) [withInputs, variant] = [true, 0];
     const args = ["-p", "tsconfig.json", ...extraArgs[variant]!];
     const inputs = withInputs ? project.inputs() : [];
     let cancel = "";
@@ -165,13 +169,16 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
   }
   console.log(
     `tsc equivalence (TypeScript ${version}): seed ${seed}: ${steps} steps passed; ${moved} in a new directory, ${cancelled} after a cancelled request (${cancelledMidway} answered "cancelled"); ` +
-      (version === "7"
-        ? `${logs.length} state-discard log line(s)`
+      (native
+        ? `${logs.length} state-discard log line(s)` + (version === "7.1" ? `; ${state.apiSessions.stats.served} answered through the compiler API (${state.apiSessions.stats.warm} warm, ${state.apiSessions.stats.targeted} checking only the changed files); left to the tsgo back end: ${JSON.stringify(state.apiSessions.stats.fallbacks)}` : "")
         : `TypeScript in the step's directory (${copies} time(s) copied, otherwise hard-linked), loaded ${loadStats.loads - loadsBefore} time(s); ${s.requests} warm-path requests, ${s.warm} reused warm state (${s.unchanged ?? 0} with nothing changed), largest heap ${Math.round(state.cache.maxHeapSeen / 2 ** 20)} MiB`),
   );
+  // The 7.1 nightly must actually be served by the API back end, not only by its fallback (its
+  // changed-files-only path is driven hard by api-backend.test.ts; a short walk may not reach it).
+  if (version === "7.1") expect(state.apiSessions.stats.served).toBeGreaterThan(0);
 }
 
-for (const version of ["5.9", "6.0", "7"] as const) {
+for (const version of ["5.9", "6.0", "7", "7.1"] as const) {
   test(
     `TypeScript ${version}: the tsc tool equals a cold one-shot over ${STEPS[version]} random steps in random directories (seed ${SEED})`,
     () => walk(version, STEPS[version], SEED),

@@ -15,6 +15,8 @@ export const TS_DIRS = {
   "5.9": join(repoRoot, "node_modules", "typescript"),
   "6.0": join(repoRoot, "node_modules", "typescript-6.0"),
   "7": join(repoRoot, "node_modules", "typescript-7"),
+  /** A 7.1 nightly: emits through its compiler API, so the tool keeps it warm in memory. */
+  "7.1": join(repoRoot, "node_modules", "typescript-7.1-nightly"),
 } as const;
 
 const tsModules = new Map<string, typeof TS>();
