@@ -1,4 +1,4 @@
-// `node --import tsx bench/tsc.ts [--quick] [--only=5.9|6.0|7]`: the warm tsc worker against
+// `node --import tsx bench/tsc.ts [--quick] [--only=5.9|6.0|7|7.1[,…]]`: the warm tsc worker against
 // one-shot runs of the same compiler, and against a cold `tsgo` (TypeScript 7 native) one-shot, on
 // a generated project (500 modules in 20 libraries; --quick: 40 in 4), for a clean build, one
 // function-body edit and one exported-API edit that cascades through every library. All contenders
@@ -17,18 +17,25 @@ const COMPILERS = {
   "5.9": join(ROOT, "node_modules", "typescript"),
   "6.0": join(ROOT, "node_modules", "typescript-6.0"),
   "7": join(ROOT, "node_modules", "typescript-7"),
+  /** A 7.1 nightly: it emits through its compiler API, so the worker keeps it warm in memory. */
+  "7.1": join(ROOT, "node_modules", "typescript-7.1-nightly"),
 } as const;
 type Version = keyof typeof COMPILERS;
-const TSGO = join(ROOT, "node_modules", "@typescript", `typescript-${process.platform}-${process.arch}`, "lib", process.platform === "win32" ? "tsc.exe" : "tsc");
+const nativeBinary = (packageDir: string): string =>
+  join(packageDir, "node_modules", "@typescript", `typescript-${process.platform}-${process.arch}`, "lib", process.platform === "win32" ? "tsc.exe" : "tsc");
+const TSGO = nativeBinary(ROOT);
+/** The nightly's own binary (nested: the top-level platform package is 7.0's). */
+const TSGO_NIGHTLY = nativeBinary(COMPILERS["7.1"]);
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
-const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+/** One compiler or several, comma-separated (`--only=7,7.1`). */
+const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 /** Passed to the worker as is (TypeScript 7's thread budget); the default is the worker's own. */
 const threadsFlag = argv.find((a) => a.startsWith("--tsgo-threads="));
 const unknown = argv.filter((a) => a !== "--quick" && !a.startsWith("--only=") && a !== threadsFlag);
-if (unknown.length > 0 || (only !== undefined && !(only in COMPILERS))) {
-  process.stderr.write(`bench/tsc.ts: usage: bench/tsc.ts [--quick] [--only=5.9|6.0|7] [--tsgo-threads=N]\n`);
+if (unknown.length > 0 || (only !== undefined && !only.every((v) => v in COMPILERS))) {
+  process.stderr.write(`bench/tsc.ts: usage: bench/tsc.ts [--quick] [--only=5.9|6.0|7|7.1[,…]] [--tsgo-threads=N]\n`);
   process.exit(2);
 }
 const PACKAGES = quick ? 4 : 20;
@@ -113,7 +120,7 @@ interface Timed {
 
 function oneShot(version: Version, root: string): Timed {
   rmSync(join(root, "out"), { recursive: true, force: true });
-  const [file, args] = version === "7" ? [TSGO, []] : [process.execPath, [join(COMPILERS[version], "lib", "tsc.js")]];
+  const [file, args] = version === "7" ? [TSGO, []] : version === "7.1" ? [TSGO_NIGHTLY, []] : [process.execPath, [join(COMPILERS[version], "lib", "tsc.js")]];
   const start = performance.now();
   const r = spawnSync(file, [...args, "-p", "tsconfig.json"], { cwd: root, encoding: "utf8" });
   return { ms: performance.now() - start, exitCode: r.status ?? -1 };
@@ -256,7 +263,7 @@ async function benchVersion(version: Version, temps: string[]): Promise<Row[]> {
       );
       os.push(check(e.name, oneShot(version, root)).ms);
       ws.push(check(e.name, await worker.build(root, files)).ms);
-      if (version === "7" && rep === 0) process.stderr.write(`  ${e.name}: ${worker.lastNotes.replace(/\n/g, " | ")}\n`);
+      if ((version === "7" || version === "7.1") && rep === 0) process.stderr.write(`  ${e.name}: ${worker.lastNotes.replace(/\n/g, " | ")}\n`);
       ts.push(check("tsgo", oneShot("7", root)).ms);
     }
     writeFileSync(join(root, e.file), moduleText(e.p, e.m, "", ""));
@@ -269,7 +276,7 @@ async function benchVersion(version: Version, temps: string[]): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const temps: string[] = [];
-  const versions = (Object.keys(COMPILERS) as Version[]).filter((v) => (only === undefined ? existsSync(COMPILERS[v]) : v === only));
+  const versions = (Object.keys(COMPILERS) as Version[]).filter((v) => (only === undefined ? existsSync(COMPILERS[v]) : only.includes(v)));
   const rows: Row[] = [];
   const loadStart = loadavg()[0]!;
   try {
@@ -287,11 +294,15 @@ async function main(): Promise<void> {
     "|---|---|---:|---:|---:|---:|---:|",
     ...rows.map((r) => `| ${r.version} | ${r.scenario} | ${f(r.oneShot)} | ${f(r.worker)} | **${x(r.oneShot, r.worker)}** | ${f(r.tsgo)} | **${x(r.tsgo, r.worker)}** |`),
   ];
-  const goal = (scenario: string, want: number): string => {
-    const r = rows.find((row) => row.version === "7" && row.scenario.startsWith(scenario));
+  const goal = (scenario: string, want: number, version: Version = "7"): string => {
+    const r = rows.find((row) => row.version === version && row.scenario.startsWith(scenario));
     if (!r) return `not measured`;
     const ratio = r.tsgo / r.worker;
     return `${ratio.toFixed(1)}× (goal ≥ ${want}×: ${ratio >= want ? "holds" : "not met"})`;
+  };
+  const apiGoal = (): string => {
+    const r = rows.find((row) => row.version === "7.1" && row.scenario === "one body edit");
+    return r ? `${r.worker.toFixed(0)} ms (goal ≤ 50 ms: ${r.worker <= 50 ? "holds" : "not met"})` : "not measured";
   };
   const out = [
     `## tsc: warm worker vs one-shot and vs cold tsgo${quick ? " (--quick: smoke run, numbers not meaningful)" : ""}`,
@@ -304,6 +315,7 @@ async function main(): Promise<void> {
     ...table,
     "",
     `TypeScript 7 goals, same run: body edit ${goal("one body edit", 5)}; exported-API cascade ${goal("exported-API", 2.5)}.`,
+    `TypeScript 7.1 nightly (API back end): body edit ${apiGoal()}; vs cold tsgo ${goal("one body edit", 5, "7.1")}.`,
     "",
   ].join("\n");
   process.stdout.write(out);

@@ -57,6 +57,11 @@ async function startUnderLock(paths: DaemonPaths, options: DaemonStartOptions, d
   const again = await connectDaemon(paths.socket);
   if ("socket" in again) return again;
   const previous = readDaemonInfo(paths.info);
+  if (previous && previous.key === options.key.digest && isDaemonAlive(previous.pid, previous.key)) {
+    // The daemon is alive but did not take this connect in time (a starved client's timer, a full
+    // backlog): starting another would only see its bind fail. Keep knocking on the live one.
+    return connectUntil(paths, deadline, again.error);
+  }
   if (previous && !isDaemonAlive(previous.pid, previous.key)) {
     // Its info file is still there, so it did not exit on its own: something killed it.
     recordKilledDaemon(paths.deaths);
@@ -113,6 +118,19 @@ async function startUnderLock(paths: DaemonPaths, options: DaemonStartOptions, d
     if (exited !== undefined) return { reason: `the daemon ${exited}: ${lastLogLine(paths.log)}` };
   }
   return { reason: `the daemon did not start listening within ${options.startTimeoutMs ?? DAEMON_START_TIMEOUT_MS} ms (log: ${paths.log})` };
+}
+
+async function connectUntil(paths: DaemonPaths, deadline: number, firstError: string): Promise<Started> {
+  let wait = 5;
+  let lastError = firstError;
+  while (Date.now() < deadline) {
+    await sleep(wait);
+    wait = Math.min(wait * 2, 100);
+    const conn = await connectDaemon(paths.socket);
+    if ("socket" in conn) return conn;
+    lastError = conn.error;
+  }
+  return { reason: `the running daemon did not accept a connection in time (last connect: ${lastError})` };
 }
 
 /**

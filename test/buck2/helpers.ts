@@ -12,6 +12,13 @@ export class HarnessPool {
   private readonly harnesses: FakeBuck2[] = [];
   private readonly dirs: string[] = [];
 
+  /** A fresh project root removed by cleanup(), for tests that start a worker without a harness. */
+  projectRoot(): string {
+    const root = makeProjectRoot();
+    this.dirs.push(root);
+    return root;
+  }
+
   create(options: Partial<FakeBuck2Options> = {}): FakeBuck2 {
     const projectRoot = options.projectRoot ?? makeProjectRoot();
     if (!options.projectRoot) this.dirs.push(projectRoot);

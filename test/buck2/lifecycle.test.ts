@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";
 import { startMarker } from "../support/job-started.js";
 import { BRIDGE_CLI, bridgeExe, delay, descendants, isAlive, killQuietly } from "./harness/index.js";
-import { HarnessPool, makeProjectRoot } from "./helpers.js";
+import { HarnessPool } from "./helpers.js";
 
 const METER = fileURLToPath(new URL("./fixtures/meter-tool.mjs", import.meta.url));
 const pool = new HarnessPool();
@@ -104,7 +104,7 @@ describe("Buck2 worker lifecycle", () => {
   });
 
   test("parent death: the worker notices it was orphaned and exits on its own (§10, issue rule 6)", async () => {
-    const root = makeProjectRoot();
+    const root = pool.projectRoot();
     const socket = join(root, "socket");
     // sh stands in for Buck2's forkserver; SIGKILL gives it no chance to stop the worker.
     const parent = spawn("sh", ["-c", `"${process.execPath}" "${BRIDGE_CLI}" --tool probe & echo $!; wait`], {

@@ -16,7 +16,7 @@ import {
   spawnWorker,
   type WorkerDir,
 } from "./harness/index.js";
-import { HarnessPool, makeProjectRoot } from "./helpers.js";
+import { HarnessPool } from "./helpers.js";
 
 const pool = new HarnessPool();
 const cleanups: (() => void)[] = [];
@@ -96,7 +96,7 @@ describe("Buck2 worker start-up", () => {
 
   test("a WORKER_SOCKET path over the Unix socket limit exits with a clear error (issue rule 6)", async () => {
     const dir = handMadeDir(join(tmp("wb-long-"), "d".repeat(120)));
-    const worker = spawnWorker({ exe: bridgeExe("--tool", "probe"), projectRoot: makeProjectRoot(), dir });
+    const worker = spawnWorker({ exe: bridgeExe("--tool", "probe"), projectRoot: pool.projectRoot(), dir });
     const exit = await Promise.race([worker.exited, delay(30_000).then(() => undefined)]);
     if (!exit) killQuietly(worker.child.pid!);
     expect(exit).toEqual({ code: 2, signal: null });
@@ -114,7 +114,7 @@ describe("Buck2 worker start-up", () => {
     await new Promise((r) => holder.once("exit", r));
     expect(lstatSync(dir.socketPath).isSocket()).toBe(true);
 
-    const worker = spawnWorker({ exe: bridgeExe("--tool", "probe"), projectRoot: makeProjectRoot(), dir });
+    const worker = spawnWorker({ exe: bridgeExe("--tool", "probe"), projectRoot: pool.projectRoot(), dir });
     cleanups.push(() => killQuietly(worker.child.pid!, "SIGKILL"));
     const connected = await connectToWorker({ socketPath: dir.socketPath, exited: worker.exited, deadlineMs: 30_000 });
     expect(connected.kind).toBe("connected");
@@ -131,7 +131,7 @@ describe("Buck2 worker start-up", () => {
   test("a file at WORKER_SOCKET that is not a socket is left alone and reported (issue rule 6)", async () => {
     const dir = handMadeDir(join(tmp("wb-file-"), "w"));
     writeFileSync(dir.socketPath, "precious");
-    const worker = spawnWorker({ exe: bridgeExe("--tool", "probe"), projectRoot: makeProjectRoot(), dir });
+    const worker = spawnWorker({ exe: bridgeExe("--tool", "probe"), projectRoot: pool.projectRoot(), dir });
     cleanups.push(() => killQuietly(worker.child.pid!, "SIGKILL"));
     expect(await worker.exited).toEqual({ code: 2, signal: null });
     expect(readFileSync(dir.stderrPath, "utf8")).toMatch(/exists and is not a socket; refusing to replace it/);

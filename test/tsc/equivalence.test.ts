@@ -1,15 +1,19 @@
 // Issue 13 item 4 (and issue 12 item 5): after every step of a seeded random walk, each back end's
 // outputs (bytes), diagnostics and exit code must equal a cold one-shot run of the same compiler
 // in the same directory. Every step may run in a new directory (a new sandbox or action
-// directory), and some steps first send a request that is cancelled mid-compile.
+// directory), and some steps first send a request that is cancelled mid-compile. For the
+// in-process back ends the TypeScript package is itself in the step's directory
+// (node_modules/typescript, hard-linked or copied there), as when it is an action input: the tool
+// must still answer exactly as that copy would, and share one loaded compiler between the copies.
 //
 // `npm test` runs a short walk per back end; TSC_EQ_FULL=1 runs 200 steps each. Replay a failure
 // with TSC_EQ_SEED=<seed> (and TSC_EQ_STEPS=<n> to stop early).
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { FixtureProject, rng } from "./fixture-model.js";
+import { loadStats } from "../../src/tools/tsc/resolve-typescript.js";
 import { coldTsc, coldTsgo, createTscState, job, TS_DIRS, warmTsc, runTsc } from "./harness.js";
 
 /** A short window around the first differing character, so a failure stays readable. */
@@ -27,6 +31,7 @@ const STEPS: Record<Version, number> = {
   "5.9": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 40)),
   "6.0": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 25)),
   "7": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 25)),
+  "7.1": Number(process.env.TSC_EQ_STEPS ?? (FULL ? 200 : 25)),
 };
 const TIMEOUT_MS = FULL ? 3_600_000 : 600_000;
 
@@ -55,6 +60,25 @@ function cancelAfterReads(n: number): AbortSignal {
   });
 }
 
+/** Files of a TypeScript copy that are copied (not hard-linked) in copy mode: what its identity covers. */
+const IDENTITY_FILE = /^(package\.json|lib\/typescript\.js|lib\/lib\..*\.d\.ts)$/;
+
+/**
+ * Puts the TypeScript package of `from` at `root`/node_modules/typescript: hard links (as a build
+ * directory of hard links has it), or with the files its identity covers copied (new inodes).
+ */
+function placeTypeScript(from: string, root: string, copy: boolean): string {
+  const dir = join(root, "node_modules", "typescript");
+  rmSync(dir, { recursive: true, force: true });
+  for (const rel of ["package.json", ...readdirSync(join(from, "lib")).map((n) => `lib/${n}`)]) {
+    if (!statSync(join(from, rel)).isFile()) continue;
+    mkdirSync(join(dir, rel, ".."), { recursive: true });
+    if (copy && IDENTITY_FILE.test(rel)) copyFileSync(join(from, rel), join(dir, rel));
+    else linkSync(join(from, rel), join(dir, rel));
+  }
+  return dir;
+}
+
 async function walk(version: Version, steps: number, seed: number): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), "tsc-equivalence-"));
   roots.push(base);
@@ -62,11 +86,18 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
   const random = rng(seed);
   const project = new FixtureProject(join(base, "sandbox", "0", "_main"), random, join(base, "external"));
   const startup = ["--verify-rate=0"];
-  if (version !== "5.9") startup.push(`--typescript=${TS_DIRS[version]}`);
-  if (version === "7") startup.push(`--state-dir=${join(base, "state")}`);
+  const native = version === "7" || version === "7.1";
+  // TypeScript 7 runs its native binary from its one install; the others from the step's directory.
+  const inDirectory = !native;
+  if (!inDirectory) startup.push(`--typescript=${TS_DIRS[version]}`);
+  if (native) startup.push(`--state-dir=${join(base, "state")}`);
   const logs: string[] = [];
   const state = createTscState(startup, (line) => logs.push(line));
-  const cold = (cwd: string, args: readonly string[]) => (version === "7" ? coldTsgo(TS_DIRS["7"], cwd, args, ["out"]) : coldTsc(TS_DIRS[version], cwd, args, ["out"]));
+  let tsCopy: string | undefined;
+  const cold = (cwd: string, args: readonly string[]) =>
+    native ? coldTsgo(TS_DIRS[version], cwd, args, ["out"]) : coldTsc(TS_DIRS[version], cwd, args, ["out"], tsCopy);
+  const loadsBefore = loadStats.loads;
+  let copies = 0;
   const history: string[] = [];
   const extraArgs = [[], ["--removeComments"], ["--declaration", "false"]] as const;
   project.sync();
@@ -93,10 +124,18 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
       where = ` | moved to ${dir.slice(base.length + 1)}`;
     }
     project.sync();
+    if (inDirectory && (step === 0 || where !== "")) {
+      const copy = random() < 0.25;
+      tsCopy = placeTypeScript(TS_DIRS[version], project.root, copy);
+      if (copy) copies++;
+      where += copy ? " (TypeScript copied)" : "";
+    }
     // Now and then switch between Bazel-like requests (declared inputs with digests) and
     // Buck2-like ones (no inputs), and between command-line overrides: each is its own target.
     if (random() < 0.1) withInputs = !withInputs;
     if (random() < 0.1) variant = Math.floor(random() * extraArgs.length);
+    // The API back end (7.1) serves `-p` requests with declared inputs; most of its steps are such.
+    if (version === "7.1" && random() < 0.75) [withInputs, variant] = [true, 0];
     const args = ["-p", "tsconfig.json", ...extraArgs[variant]!];
     const inputs = withInputs ? project.inputs() : [];
     let cancel = "";
@@ -123,15 +162,23 @@ async function walk(version: Version, steps: number, seed: number): Promise<void
     await new Promise((r) => setImmediate(r));
   }
   const s = state.stats;
+  // Every copy is the same compiler: loaded once, and warm state followed the moves.
+  if (inDirectory) {
+    expect(loadStats.loads - loadsBefore, "TypeScript loads for byte-identical copies").toBe(1);
+    if (moved > 0) expect(s.warm, "requests that reused warm state").toBeGreaterThan(0);
+  }
   console.log(
     `tsc equivalence (TypeScript ${version}): seed ${seed}: ${steps} steps passed; ${moved} in a new directory, ${cancelled} after a cancelled request (${cancelledMidway} answered "cancelled"); ` +
-      (version === "7"
-        ? `${logs.length} state-discard log line(s)`
-        : `${s.requests} warm-path requests, ${s.warm} reused warm state (${s.unchanged ?? 0} with nothing changed), largest heap ${Math.round(state.cache.maxHeapSeen / 2 ** 20)} MiB`),
+      (native
+        ? `${logs.length} state-discard log line(s)` + (version === "7.1" ? `; ${state.apiSessions.stats.served} answered through the compiler API (${state.apiSessions.stats.warm} warm, ${state.apiSessions.stats.targeted} checking only the changed files); left to the tsgo back end: ${JSON.stringify(state.apiSessions.stats.fallbacks)}` : "")
+        : `TypeScript in the step's directory (${copies} time(s) copied, otherwise hard-linked), loaded ${loadStats.loads - loadsBefore} time(s); ${s.requests} warm-path requests, ${s.warm} reused warm state (${s.unchanged ?? 0} with nothing changed), largest heap ${Math.round(state.cache.maxHeapSeen / 2 ** 20)} MiB`),
   );
+  // The 7.1 nightly must actually be served by the API back end, not only by its fallback (its
+  // changed-files-only path is driven hard by api-backend.test.ts; a short walk may not reach it).
+  if (version === "7.1") expect(state.apiSessions.stats.served).toBeGreaterThan(0);
 }
 
-for (const version of ["5.9", "6.0", "7"] as const) {
+for (const version of ["5.9", "6.0", "7", "7.1"] as const) {
   test(
     `TypeScript ${version}: the tsc tool equals a cold one-shot over ${STEPS[version]} random steps in random directories (seed ${SEED})`,
     () => walk(version, STEPS[version], SEED),

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { bridgeExe, BRIDGE_CLI } from "../buck2/harness/index.js";
-import { HarnessPool, makeProjectRoot } from "../buck2/helpers.js";
+import { HarnessPool } from "../buck2/helpers.js";
 import { BazelWorker, killAllWorkers } from "../support/bazel-client/index.js";
 import { coldTsc, listFiles, TS_DIRS, writeTree } from "./harness.js";
 
@@ -118,7 +118,7 @@ describe("Buck2", () => {
     ["Execute", false],
     ["ExecuteStream", true],
   ] as const)("%s", async (_name, streaming) => {
-    const buck2 = pool.create({ projectRoot: makeProjectRoot() });
+    const buck2 = pool.create();
     fixture(buck2.projectRoot);
     const worker = buck2.defineWorker({ exe: bridgeExe("--tool", "tsc"), streaming });
     for (const step of STEPS) {

@@ -15,6 +15,8 @@ export const TS_DIRS = {
   "5.9": join(repoRoot, "node_modules", "typescript"),
   "6.0": join(repoRoot, "node_modules", "typescript-6.0"),
   "7": join(repoRoot, "node_modules", "typescript-7"),
+  /** A 7.1 nightly: emits through its compiler API, so the tool keeps it warm in memory. */
+  "7.1": join(repoRoot, "node_modules", "typescript-7.1-nightly"),
 } as const;
 
 const tsModules = new Map<string, typeof TS>();
@@ -39,7 +41,7 @@ export interface RunResult {
  * Output directories are deleted first, as a build system does (else tsc would read an old
  * .tsbuildinfo).
  */
-export function coldTsc(tsDir: string, cwd: string, args: readonly string[], outDirs: readonly string[]): RunResult {
+export function coldTsc(tsDir: string, cwd: string, args: readonly string[], outDirs: readonly string[], installedAt?: string): RunResult {
   for (const d of outDirs) rmSync(resolve(cwd, d), { recursive: true, force: true });
   const ts = loadTs(tsDir);
   let output = "";
@@ -47,6 +49,9 @@ export function coldTsc(tsDir: string, cwd: string, args: readonly string[], out
   const files = new Map<string, string>();
   const sys: TS.System = {
     ...ts.sys,
+    // `installedAt`: a copy of the same TypeScript elsewhere, run as if from there (tsc finds its
+    // default lib files next to the script it runs).
+    ...(installedAt !== undefined ? { getExecutingFilePath: () => join(installedAt, "lib", "tsc.js") } : {}),
     args: [...args],
     getCurrentDirectory: () => cwd,
     // Relative paths must resolve against the fixture, not the test runner's cwd.

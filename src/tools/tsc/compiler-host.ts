@@ -2,7 +2,7 @@
 // source files are reused only while their change token (digest or text) is unchanged, and every
 // file-system probe the compiler makes is recorded so a later request can tell whether module
 // resolution could come out differently.
-import { dirname, sep } from "node:path";
+import { sep } from "node:path";
 import type * as TS from "typescript";
 import type { FileView } from "./file-view.js";
 import { newLineFor, sourceFileVersion, type TypeScriptApi } from "./typescript-api.js";
@@ -78,6 +78,11 @@ const sharedLibFiles = new WeakMap<TypeScriptApi, Map<string, TS.SourceFile>>();
 
 export interface WarmHostOptions {
   readonly ts: TypeScriptApi;
+  /**
+   * The request's default lib directory (real path). Not `ts.getDefaultLibFilePath`: one loaded
+   * compiler serves every directory holding the same TypeScript, and would name its own.
+   */
+  readonly libDir: string;
   /** Paths as the compiler sees them (virtual under a PathMap); `map.cwd` is the current directory. */
   readonly view: FileView;
   readonly map: PathMap;
@@ -109,7 +114,7 @@ export function createWarmCompilerHost(
   const { ts, view, map, options, sources, probes } = init;
   const cwd = map.cwd;
   const hash = createHash(ts);
-  const libDir = map.toVirtual(dirname(ts.getDefaultLibFilePath(options)));
+  const libDir = map.toVirtual(init.libDir);
   const isLib = (p: string) => p.startsWith(libDir + sep);
   const caseSensitive = ts.sys.useCaseSensitiveFileNames;
   let libCache = sharedLibFiles.get(ts);
@@ -175,7 +180,7 @@ export function createWarmCompilerHost(
 
   return {
     getSourceFile,
-    getDefaultLibFileName: (o) => map.toVirtual(ts.getDefaultLibFilePath(o)),
+    getDefaultLibFileName: (o) => `${libDir}/${ts.getDefaultLibFileName(o)}`,
     getDefaultLibLocation: () => libDir,
     writeFile,
     getCurrentDirectory: () => cwd,

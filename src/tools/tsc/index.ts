@@ -5,7 +5,6 @@
 // verify (staleness guard), process-runner (cold compiler processes), native/ (TypeScript 7 kept
 // warm through tsgo's own incremental state in a persistent state directory).
 import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { getHeapStatistics } from "node:v8";
 import { writeStderr } from "../../supervisor/output-capture.js";
@@ -13,8 +12,12 @@ import { defineTool, type ToolJob, type ToolResult } from "../../tool-api/define
 import { projectDirFromArgs } from "./command-line.js";
 import { UndeclaredInputError } from "./file-view.js";
 import { MirrorPathError } from "./native/mirror.js";
+import { loadCompilerApi } from "./native/api-client.js";
 import { defaultStateDir, StateStore } from "./native/state-dir.js";
+import { halfTheCores, tsgoThreadsNow } from "./native/thread-share.js";
+import { ApiSessions, runApiWarm } from "./native/warm-api.js";
 import { runNativeWarm, type NativeContext } from "./native/warm-native.js";
+import { OutputStore } from "./output-store.js";
 import { runCompilerProcess } from "./process-runner.js";
 import { ProgramCache } from "./program-cache.js";
 import { nativeCompilerPath, resolveTypeScript, TypeScriptResolutionError, type ResolvedTypeScript } from "./resolve-typescript.js";
@@ -31,6 +34,9 @@ export interface TscState extends WarmContext {
   /** TypeScript 7: state stores by directory and bound, created on first use. */
   readonly nativeStores: Map<string, StateStore>;
   readonly nativeColdTargets: Set<string>;
+  /** TypeScript 7 through its compiler API: warm sessions, and the copies their outputs are linked from. */
+  readonly apiSessions: ApiSessions;
+  readonly apiOutputs: OutputStore;
   /** The bridge's log (stderr, never a request's output). */
   readonly log: (line: string) => void;
 }
@@ -38,14 +44,8 @@ export interface TscState extends WarmContext {
 /** Default state bound: enough for dozens of large targets, small next to a build cache. */
 const DEFAULT_STATE_MAX_MB = 2048;
 
-/**
- * tsgo would use every core; a build system schedules each worker action as one CPU and runs
- * several at once. Half the machine (at most 4) keeps a lone compile fast without letting parallel
- * actions oversubscribe the machine many times over.
- */
-export function defaultTsgoThreads(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(4, Math.floor(cores / 2)));
-}
+/** The fixed share used where the machine's load cannot be read (see native/thread-share.ts). */
+export const defaultTsgoThreads = halfTheCores;
 
 /** Default budget: 60 % of V8's heap limit, leaving room for the request being compiled. */
 function defaultBudgetBytes(): number {
@@ -65,6 +65,8 @@ export function createTscState(startupArgs: readonly string[], log: (line: strin
     stats: { requests: 0, warm: 0, verified: 0, verifyFailures: 0 },
     nativeStores: new Map(),
     nativeColdTargets: new Set(),
+    apiSessions: new ApiSessions(),
+    apiOutputs: new OutputStore(),
     log,
   };
 }
@@ -78,15 +80,30 @@ function nativeContext(state: TscState, flags: TscToolFlags, cwd: string): Nativ
     store = new StateStore(dir, maxBytes);
     state.nativeStores.set(id, store);
   }
-  return { store, threads: flags.tsgoThreads ?? defaultTsgoThreads(), log: state.log, coldTargets: state.nativeColdTargets };
+  return { store, threads: flags.tsgoThreads ?? tsgoThreadsNow(), log: state.log, coldTargets: state.nativeColdTargets };
 }
 
 async function runNative(state: TscState, flags: TscToolFlags, resolved: ResolvedTypeScript, args: string[], job: ToolJob, signal: AbortSignal): Promise<ToolResult> {
   const exe = nativeCompilerPath(resolved);
-  const outcome = await runNativeWarm(nativeContext(state, flags, job.cwd), exe, resolved.version, args, job, signal);
   const about = `TypeScript ${resolved.version} (${resolved.source}: ${resolved.dir})`;
+  let apiNote = "";
+  if (flags.tsgoApi !== "off") {
+    const api = await loadCompilerApi(resolved.dir);
+    if (typeof api === "string") apiNote = api;
+    else {
+      const ctx = { sessions: state.apiSessions, outputs: state.apiOutputs, threads: flags.tsgoThreads ?? tsgoThreadsNow(), log: state.log };
+      const done = await runApiWarm(ctx, api, exe, resolved.version, args, job, signal);
+      if (done.kind === "done") {
+        const verbose = job.verbosity > 0 ? done.notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: ${about}, warm through its API\n` : "";
+        return { exitCode: done.exitCode, output: done.output + verbose };
+      }
+      apiNote = done.reason;
+    }
+  }
+  const outcome = await runNativeWarm(nativeContext(state, flags, job.cwd), exe, resolved.version, args, job, signal);
   if (outcome.kind === "done") {
-    const verbose = job.verbosity > 0 ? outcome.notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: ${about}, warm native\n` : "";
+    const notes = apiNote !== "" ? [`not through the compiler API: ${apiNote}`, ...outcome.notes] : outcome.notes;
+    const verbose = job.verbosity > 0 ? notes.map((n) => `worker-bridge: tsc: ${n}\n`).join("") + `worker-bridge: tsc: ${about}, warm native\n` : "";
     return { exitCode: outcome.exitCode, output: outcome.output + verbose };
   }
   const result = await runCompilerProcess(resolved, args, job.cwd, job.env, signal);
@@ -138,5 +155,9 @@ export default defineTool<TscState>({
   maxConcurrentJobs: 1,
   init: (startupArgs) => createTscState(startupArgs),
   run: (job, ctx) => runTsc(ctx.state, job, ctx.signal),
-  dispose: (state) => state.cache.clear(),
+  dispose: (state) => {
+    state.cache.clear();
+    state.apiSessions.closeAll();
+    state.apiOutputs.clear();
+  },
 });

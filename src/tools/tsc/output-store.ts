@@ -75,12 +75,17 @@ export class OutputStore {
     }
     const copy = this.copyOf(key, content);
     try {
-      // An output left from an earlier request may already be this very copy.
-      const existing = lstatSync(target, { throwIfNoEntry: false });
-      if (existing !== undefined) {
-        if (existing.ino === copy.ino && existing.dev === copy.dev) return;
-        unlinkSync(target);
+      // Build systems delete outputs before an action: linking first costs one system call then.
+      try {
+        linkSync(copy.path, target);
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       }
+      // An output left from an earlier request may already be this very copy.
+      const existing = lstatSync(target);
+      if (existing.ino === copy.ino && existing.dev === copy.dev) return;
+      unlinkSync(target);
       linkSync(copy.path, target);
     } catch (err) {
       // This file system cannot link (or not across to the copies): plain files from now on.

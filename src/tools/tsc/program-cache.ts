@@ -1,4 +1,5 @@
-// Warm state per target, in least-recently-used order under a heap budget. A target is one
+// Warm state per target, in least-recently-used order under a heap budget and a target count. A
+// target is one
 // (cwd, compiler, arguments) combination; its program key covers everything else that affects the
 // result (resolved options, root files), and a different key always means a fresh builder.
 import { getHeapStatistics } from "node:v8";
@@ -53,13 +54,24 @@ export function heapUsedBytes(): number {
   return getHeapStatistics().used_heap_size;
 }
 
+/**
+ * Targets kept warm at most. The heap budget bounds memory; this bounds targets that will never
+ * be asked for again (a target whose directory was deleted and never adopted, an option tried
+ * once), which otherwise stay until the heap is full. Plenty for a worker serving a large repo's
+ * libraries; least recently used goes first.
+ */
+export const DEFAULT_MAX_TARGETS = 128;
+
 export class ProgramCache {
   /** Map iteration order is insertion order: re-inserting on use keeps it least-recent first. */
   private readonly entries = new Map<string, TargetEntry>();
   maxHeapSeen = 0;
   evictions = 0;
 
-  constructor(private readonly budgetBytes: number) {}
+  constructor(
+    private readonly budgetBytes: number,
+    private readonly maxTargets = DEFAULT_MAX_TARGETS,
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -108,16 +120,25 @@ export class ProgramCache {
   }
 
   /**
-   * Called after a request. The heap figure includes garbage not yet collected, so instead of
-   * evicting until the number drops (it will not, until the next GC) we evict least recently used
-   * entries until their estimated sizes cover the excess. The current target is never evicted.
+   * Called after a request. Least recently used targets beyond the count bound go first. The heap
+   * figure includes garbage not yet collected, so instead of evicting until the number drops (it
+   * will not, until the next GC) we evict least recently used entries until their estimated sizes
+   * cover the excess. The current target is never evicted.
    */
   enforceBudget(currentTargetId: string): number {
+    let evicted = 0;
+    for (const id of this.entries.keys()) {
+      if (this.entries.size <= this.maxTargets) break;
+      if (id === currentTargetId) continue;
+      this.entries.delete(id);
+      evicted++;
+    }
+    const countEvicted = evicted;
+    this.evictions += countEvicted;
     const heap = heapUsedBytes();
     if (heap > this.maxHeapSeen) this.maxHeapSeen = heap;
     let excess = heap - this.budgetBytes;
-    if (excess <= 0) return 0;
-    let evicted = 0;
+    if (excess <= 0) return evicted;
     const fallbackSize = heap / Math.max(1, this.entries.size);
     for (const [id, entry] of this.entries) {
       if (excess <= 0) break;
@@ -126,7 +147,7 @@ export class ProgramCache {
       excess -= entry.approxBytes > 0 ? entry.approxBytes : fallbackSize;
       evicted++;
     }
-    this.evictions += evicted;
+    this.evictions += evicted - countEvicted;
     return evicted;
   }
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve, sep } from "node:path";
+import { compilerFiles } from "./compiler-identity.js";
 import type { TypeScriptApi } from "./typescript-api.js";
 
 export interface ResolvedTypeScript {
@@ -77,36 +78,69 @@ export function resolveTypeScript(projectDir: string, cwd: string, override: str
   return describe(bundled, "bundled");
 }
 
-const loaded = new Map<string, { readonly dir: string; readonly api: TypeScriptApi }>();
+/** A JavaScript compiler API (5.x/6.x) as loaded for one request. */
+export interface LoadedTypeScript {
+  /** One instance per compiler identity, whichever directory it was first loaded from. */
+  readonly api: TypeScriptApi;
+  /** Content identity (compiler-identity.ts): byte-identical installs share it. */
+  readonly identity: string;
+  /** Which load of that identity: warm state built by one instance never meets another. */
+  readonly instance: number;
+  /**
+   * This request's default lib directory (real path). The shared instance would report the
+   * directory it was loaded from, which may belong to another (even deleted) build directory.
+   */
+  readonly libDir: string;
+}
 
-/** Loads the JavaScript compiler API (5.x/6.x) once per package directory and version. */
-export function loadTypeScript(ts: ResolvedTypeScript): TypeScriptApi {
-  const key = `${ts.dir}@${ts.version}`;
-  const known = loaded.get(key);
-  if (known !== undefined) return known.api;
+/** Distinct compilers kept loaded at once (tens of MB each); least recently used goes first. */
+const MAX_LOADED_COMPILERS = 4;
+const loaded = new Map<string, { readonly api: TypeScriptApi; readonly instance: number }>();
+let instances = 0;
+
+/** Compilers loaded, and requests served by one already loaded: for tests and diagnostics. */
+export const loadStats = { loads: 0, reused: 0 };
+
+/**
+ * The compiler for `ts`: loaded once per identity, so every build directory holding the same
+ * TypeScript shares one instance and the warm state built with it.
+ */
+export function loadTypeScript(ts: ResolvedTypeScript): LoadedTypeScript {
+  let files;
+  try {
+    files = compilerFiles(ts.dir, ts.version);
+  } catch (err) {
+    throw new TypeScriptResolutionError(`cannot read TypeScript ${ts.version} at ${ts.dir}: ${(err as Error).message}`);
+  }
+  const known = loaded.get(files.identity);
+  if (known !== undefined) {
+    loaded.delete(files.identity);
+    loaded.set(files.identity, known);
+    loadStats.reused++;
+    return { ...known, identity: files.identity, libDir: files.libDir };
+  }
   const require = createRequire(join(ts.dir, "package.json"));
-  forgetVanished(require.cache);
-  const api = require(ts.dir) as TypeScriptApi;
+  // A module cached at this path may be an older content of it (a new identity now): load afresh.
+  forgetModules(require.cache, [ts.dir, dirname(files.main)]);
+  const api = require(files.main) as TypeScriptApi;
+  // The instance is held here; the require cache would otherwise keep one more copy per directory.
+  forgetModules(require.cache, [ts.dir, dirname(files.main)]);
   if (typeof api.createEmitAndSemanticDiagnosticsBuilderProgram !== "function") {
     throw new TypeScriptResolutionError(`${ts.dir} (TypeScript ${ts.version}) does not expose the JavaScript compiler API`);
   }
-  loaded.set(key, { dir: ts.dir, api });
-  return api;
+  const entry = { api, instance: ++instances };
+  loadStats.loads++;
+  loaded.set(files.identity, entry);
+  for (const identity of loaded.keys()) {
+    if (loaded.size <= MAX_LOADED_COMPILERS) break;
+    loaded.delete(identity);
+  }
+  return { ...entry, identity: files.identity, libDir: files.libDir };
 }
 
-/**
- * Drops compilers whose package directory is gone. When TypeScript is an action input, every
- * sandbox or remote build directory brings its own copy, and a long-lived process (a daemon's tool
- * process) would otherwise keep each one loaded, tens of MB apiece, after its directory was deleted
- * and nothing could use it again.
- */
-function forgetVanished(requireCache: NodeJS.Require["cache"]): void {
-  for (const [key, entry] of loaded) {
-    if (existsSync(entry.dir)) continue;
-    loaded.delete(key);
-    const prefix = entry.dir.endsWith(sep) ? entry.dir : entry.dir + sep;
-    for (const id of Object.keys(requireCache)) if (id.startsWith(prefix)) delete requireCache[id];
-  }
+function forgetModules(requireCache: NodeJS.Require["cache"], dirs: readonly string[]): void {
+  const prefixes = dirs.map((d) => (d.endsWith(sep) ? d : d + sep));
+  for (const id of Object.keys(requireCache)) if (prefixes.some((p) => id.startsWith(p))) delete requireCache[id];
 }
 
 /** TypeScript 7's package ships the compiler as a platform binary in an optional dependency. */

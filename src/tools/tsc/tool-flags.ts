@@ -15,13 +15,15 @@ export interface TscToolFlags {
   stateMaxMb?: number;
   /** TypeScript 7: threads one tsgo run may use (GOMAXPROCS, --checkers; 1 = --singleThreaded). */
   tsgoThreads?: number;
+  /** TypeScript 7: "auto" keeps compilers that can emit through their API warm in memory; "off" never. */
+  tsgoApi?: "auto" | "off";
 }
 
 export class ToolFlagError extends Error {
   override readonly name = "ToolFlagError";
 }
 
-const FLAG_NAMES = ["--max-heap-mb", "--verify-rate", "--typescript", "--state-dir", "--state-max-mb", "--tsgo-threads"] as const;
+const FLAG_NAMES = ["--max-heap-mb", "--verify-rate", "--typescript", "--state-dir", "--state-max-mb", "--tsgo-threads", "--tsgo-api"] as const;
 type FlagName = (typeof FLAG_NAMES)[number];
 
 function isFlagName(name: string): name is FlagName {
@@ -62,6 +64,10 @@ function applyFlag(flags: TscToolFlags, name: FlagName, value: string): void {
       flags.tsgoThreads = n;
       return;
     }
+    case "--tsgo-api":
+      if (value !== "auto" && value !== "off") throw new ToolFlagError(`--tsgo-api expects "auto" or "off", got "${value}"`);
+      flags.tsgoApi = value;
+      return;
   }
 }
 

@@ -1,7 +1,6 @@
 // One request through the warm path: interpret the command line, pick (or start) the target's
 // builder, compile, fold outputs, optionally verify against a cold build, write every output.
 import { existsSync } from "node:fs";
-import { dirname } from "node:path";
 import type * as TS from "typescript";
 import type { ToolJob } from "../../tool-api/define-tool.js";
 import { compile, type CompileConfig, type EmittedFile } from "./compile.js";
@@ -11,7 +10,7 @@ import { formatDiagnostics } from "./diagnostics.js";
 import { declaredInputsView, mappedView, openFileView, type FileView } from "./file-view.js";
 import { updateOutputs, writeOutputs } from "./outputs.js";
 import { heapUsedBytes, newEntry, type ProgramCache, type RememberedResult, type TargetEntry } from "./program-cache.js";
-import { placedTargetId, programKey, targetId } from "./program-key.js";
+import { compilerKey, placedTargetId, programKey, targetId } from "./program-key.js";
 import { loadTypeScript, type ResolvedTypeScript } from "./resolve-typescript.js";
 import { emitsDeclarations, type TypeScriptApi } from "./typescript-api.js";
 import { diffResults, type VerifySampler } from "./verify.js";
@@ -51,9 +50,8 @@ function cancellationToken(ts: TypeScriptApi, signal: AbortSignal): TS.Cancellat
 }
 
 /** The request's files as the compiler sees them: under the stable virtual root of `map`. */
-function makeView(ts: TypeScriptApi, job: ToolJob, map: PathMap): FileView {
+function makeView(ts: TypeScriptApi, job: ToolJob, map: PathMap, libDir: string): FileView {
   if (job.inputs.length === 0) return mappedView(openFileView(ts, job.cwd), map);
-  const libDir = dirname(ts.getDefaultLibFilePath({}));
   return mappedView(declaredInputsView(ts, job.cwd, job.inputs, [libDir]), map);
 }
 
@@ -86,9 +84,9 @@ function watchConfigTexts(view: FileView): { view: FileView; read: string[] } {
 }
 
 /** A compilation from scratch with nothing shared, for verify mode. Writes nothing. */
-function coldCompile(ts: TypeScriptApi, map: PathMap, view: FileView, config: CompileConfig, token: TS.CancellationToken) {
+function coldCompile(ts: TypeScriptApi, libDir: string, map: PathMap, view: FileView, config: CompileConfig, token: TS.CancellationToken) {
   const host = createWarmCompilerHost(
-    { ts, view, map, options: config.options, sources: new SourceFileCache(), probes: new ProbeLog(), shareLibFiles: false },
+    { ts, libDir, view, map, options: config.options, sources: new SourceFileCache(), probes: new ProbeLog(), shareLibFiles: false },
     () => undefined,
   );
   const outcome = compile(ts, config, host, undefined, token);
@@ -122,12 +120,15 @@ export function runWarm(
   signal: AbortSignal,
   verifyRate: number,
 ): WarmOutcome {
-  const ts = loadTypeScript(resolved);
+  // One instance per compiler identity, shared by every directory holding the same TypeScript;
+  // its lib files are this request's own (compiler-identity.ts).
+  const compiler = loadTypeScript(resolved);
+  const { api: ts, libDir } = compiler;
   // The compiler works in a virtual directory that is the same for every sandbox of a target
   // (see virtual-root.ts); reads, writes and printed paths are mapped to the real directory.
   let map = directoryMap(job.cwd);
   let compilerArgs = map.virtual ? args.map((a) => virtualArg(a, map)) : args;
-  let view = makeView(ts, job, map);
+  let view = makeView(ts, job, map, libDir);
   const configTexts = watchConfigTexts(view);
   let plan = planCommand(ts, resolved.major, compilerArgs, map.cwd, configTexts.view);
   if (map.virtual && configTexts.read.some((text) => map.namesRealPath(text))) {
@@ -135,7 +136,7 @@ export function runWarm(
     // virtual paths: such a project is compiled under its real paths.
     map = directoryMap(job.cwd, { virtual: false });
     compilerArgs = args;
-    view = makeView(ts, job, map);
+    view = makeView(ts, job, map, libDir);
     plan = planCommand(ts, resolved.major, compilerArgs, map.cwd, view);
   }
   if (plan.kind === "cold") return plan;
@@ -144,9 +145,10 @@ export function runWarm(
   const { cache, stats } = context;
   const notes: string[] = [];
   const config = plan.config;
-  const virtualId = targetId(map.cwd, resolved, compilerArgs, view.restricted);
+  const compilerId = compilerKey(compiler, map.toVirtual(libDir));
+  const virtualId = targetId(map.cwd, compilerId, compilerArgs, view.restricted);
   const id = placedTargetId(virtualId, job.cwd);
-  const key = programKey(resolved, config);
+  const key = programKey(compilerId, config);
   const configDiagnostics = formatDiagnostics(ts, config.configFileParsingDiagnostics, map.cwd);
   const hash = createHash(ts);
   const token = cancellationToken(ts, signal);
@@ -186,7 +188,7 @@ export function runWarm(
       stats.warm++;
       stats.unchanged = (stats.unchanged ?? 0) + 1;
       notes.push("warm: nothing changed since the previous request; outputs written from memory");
-      return finish(context, { ts, map, view, config, token, id, verifyRate, notes }, entry, entry.last, false, 0);
+      return finish(context, { ts, libDir, map, view, config, token, id, verifyRate, notes }, entry, entry.last, false, 0);
     } else {
       stats.warm++;
       notes.push("warm: reusing the previous builder");
@@ -195,7 +197,7 @@ export function runWarm(
   const isNew = entry.builder === undefined;
   const heapBefore = heapUsedBytes();
   const host = createWarmCompilerHost(
-    { ts, view, map, options: config.options, sources: entry.sources, probes: entry.probes, shareLibFiles: true },
+    { ts, libDir, view, map, options: config.options, sources: entry.sources, probes: entry.probes, shareLibFiles: true },
     () => undefined,
   );
 
@@ -208,7 +210,7 @@ export function runWarm(
       notes.push("cold: emit skipped with a .tsbuildinfo configured; recompiled from scratch");
       entry = newEntry(id, virtualId, key, job.cwd);
       const freshHost = createWarmCompilerHost(
-        { ts, view, map, options: config.options, sources: entry.sources, probes: entry.probes, shareLibFiles: true },
+        { ts, libDir, view, map, options: config.options, sources: entry.sources, probes: entry.probes, shareLibFiles: true },
         () => undefined,
       );
       outcome = compile(ts, config, freshHost, undefined, token);
@@ -231,11 +233,13 @@ export function runWarm(
     exitCode: outcome.exitCode,
     configDiagnostics,
   };
-  return finish(context, { ts, map, view, config, token, id, verifyRate, notes }, entry, result, isNew, heapBefore);
+  return finish(context, { ts, libDir, map, view, config, token, id, verifyRate, notes }, entry, result, isNew, heapBefore);
 }
 
 interface RequestContext {
   readonly ts: TypeScriptApi;
+  /** The request's own default lib directory (real path). */
+  readonly libDir: string;
   readonly map: PathMap;
   readonly view: FileView;
   readonly config: CompileConfig;
@@ -254,11 +258,11 @@ function finish(
   isNew: boolean,
   heapBefore: number,
 ): WarmOutcome {
-  const { ts, map, view, config, token, id, notes } = request;
+  const { ts, libDir, map, view, config, token, id, notes } = request;
   const { cache, stats } = context;
   if (context.sampler.next(request.verifyRate)) {
     stats.verified++;
-    const cold = coldCompile(ts, map, view, config, token);
+    const cold = coldCompile(ts, libDir, map, view, config, token);
     const diff = diffResults(result, cold);
     if (diff.length > 0) {
       stats.verifyFailures++;
@@ -282,7 +286,7 @@ function finish(
   if (isNew) entry.approxBytes = Math.max(0, heapUsedBytes() - heapBefore);
   cache.set(entry);
   const evicted = cache.enforceBudget(id);
-  if (evicted > 0) notes.push(`memory: evicted ${evicted} least recently used target(s) to stay under the heap budget`);
+  if (evicted > 0) notes.push(`memory: evicted ${evicted} least recently used target(s) to stay under the heap budget and target count`);
   notes.push(`heap: ${Math.round(heapUsedBytes() / 2 ** 20)} MiB used, ${cache.size} warm target(s), max seen ${Math.round(cache.maxHeapSeen / 2 ** 20)} MiB`);
   return { kind: "done", exitCode: result.exitCode, output: map.realText(result.diagnostics), notes };
 }

@@ -39,6 +39,7 @@ export function syncMirror(
   inputs: readonly ToolInput[],
   previous: Readonly<Record<string, MirroredInput>>,
   isOutput: (rel: string) => boolean,
+  mode: "link" | "copy" = "link",
 ): { record: Record<string, MirroredInput>; stats: MirrorStats } {
   const record: Record<string, MirroredInput> = {};
   const stats: MirrorStats = { linked: 0, copied: 0, removed: 0, unchanged: 0 };
@@ -50,15 +51,21 @@ export function syncMirror(
     const target = join(tree, rel);
     const before = previous[rel];
     let source: string;
+    let sourceStat;
     try {
       source = realpathSync(join(cwd, rel));
-      if (!statSync(source).isFile()) continue; // a directory input: its files come as inputs of their own
+      sourceStat = statSync(source);
+      if (!sourceStat.isFile()) continue; // a directory input: its files come as inputs of their own
     } catch {
       continue; // declared but absent: tsgo in the request directory would not see it either
     }
     const mirrored = statOrUndefined(target);
     if (before !== undefined && mirrored !== undefined && mirrored.ino === before.ino && mirrored.dev === before.dev) {
-      if (digest !== "" && digest === before.digest) {
+      // A link to a file that was since replaced holds whatever was last written into the old
+      // inode (a branch switch writes sources in place, then deletes and re-creates them), not
+      // necessarily the content the digest names: it is placed again.
+      const current = before.copied === true || (sourceStat.ino === mirrored.ino && sourceStat.dev === mirrored.dev);
+      if (digest !== "" && digest === before.digest && current) {
         record[rel] = before;
         stats.unchanged++;
         continue;
@@ -76,10 +83,10 @@ export function syncMirror(
         }
       }
     }
-    const how = place(source, target);
+    const how = place(source, target, mode);
     stats[how]++;
     const st = statSync(target);
-    record[rel] = { digest, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino };
+    record[rel] = { digest, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino, ...(how === "copied" ? { copied: true } : {}) };
   }
   for (const rel of Object.keys(previous)) {
     if (record[rel] !== undefined) continue;
@@ -90,13 +97,14 @@ export function syncMirror(
   return { record, stats };
 }
 
-/** Puts `source`'s content at `target` atomically: a hard link if possible, else a copy. */
-function place(source: string, target: string): "linked" | "copied" {
+/** Puts `source`'s content at `target` atomically: a hard link if possible (and asked for), else a copy. */
+export function place(source: string, target: string, mode: "link" | "copy" = "link"): "linked" | "copied" {
   mkdirSync(dirname(target), { recursive: true });
   const tmp = `${target}.wb-${process.pid}.tmp`;
   rmSync(tmp, { force: true });
   let how: "linked" | "copied" = "linked";
   try {
+    if (mode === "copy") throw new Error("a private copy was asked for");
     linkSync(source, tmp);
   } catch {
     copyFileSync(source, tmp);

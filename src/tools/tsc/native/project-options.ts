@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { runTsgo } from "./run-tsgo.js";
 
 export type NativePlan =
-  | { readonly kind: "warm"; readonly optionsHash: string }
+  | { readonly kind: "warm"; readonly optionsHash: string; readonly options?: Readonly<Record<string, unknown>> }
   | { readonly kind: "cold"; readonly reason: string };
 
 /** Command-line switches for modes other than "compile this project" (case-insensitive, - or --). */
@@ -78,5 +78,5 @@ export async function planNative(
   if (Array.isArray(config.references) && config.references.length > 0) return { kind: "cold", reason: "project references" };
   // The request directory appears in absolute paths (exclude); the fingerprint must survive a move.
   const text = sortedJson(config).split(cwd).join("<cwd>");
-  return { kind: "warm", optionsHash: createHash("sha256").update(text).digest("hex") };
+  return { kind: "warm", optionsHash: createHash("sha256").update(text).digest("hex"), options };
 }

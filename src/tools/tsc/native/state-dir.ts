@@ -59,6 +59,12 @@ export interface MirroredInput {
   /** Device and inode of the mirror's file (equal to the source's while it is a hard link). */
   readonly dev: number;
   readonly ino: number;
+  /**
+   * A private copy (nobody else writes it). A hard link shares the source's inode, whose content
+   * changes when the source is written in place, so it is only trusted while it is still the
+   * source's current file.
+   */
+  readonly copied?: boolean;
 }
 
 interface Usage {
