@@ -114,7 +114,16 @@ export class ProcessHost implements ToolHost {
    * Aborts reach the tool worker through `abort.onAbort`: the bridge never makes an AbortSignal
    * for a job (the tool side makes its own, when the tool reads ctx.signal).
    */
-  async runWithSignalOnDemand(job: PreparedJob, abort: AbortSwitch): Promise<HostResult> {
+  runWithSignalOnDemand(job: PreparedJob, abort: AbortSwitch): Promise<HostResult> {
+    // The common case, a worker with a free slot, hands the job over without a promise of its own.
+    if (!this.closing && !abort.aborted) {
+      const proc = this.pick();
+      if (proc !== undefined && proc !== "crash-loop") return proc.run(job, abort);
+    }
+    return this.runWhenFree(job, abort);
+  }
+
+  private async runWhenFree(job: PreparedJob, abort: AbortSwitch): Promise<HostResult> {
     for (;;) {
       if (this.closing) return { exitCode: 1, output: `worker-bridge: request ${job.id} was not run: worker-bridge is shutting down` };
       if (abort.aborted) return { exitCode: 1, output: `worker-bridge: request ${job.id} was aborted before a tool process took it` };
