@@ -281,7 +281,7 @@ export class Dispatcher {
       try {
         // A host that can take its signal on demand gets it so: a job nobody aborts then makes none.
         const running = this.host.runWithSignalOnDemand
-          ? this.host.runWithSignalOnDemand(prepared, () => abort.signal)
+          ? this.host.runWithSignalOnDemand(prepared, abort)
           : this.host.run(prepared, abort.signal);
         running.then(settle, failed);
       } catch (err) {

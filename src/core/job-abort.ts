@@ -1,3 +1,5 @@
+import type { AbortSwitch } from "./job.js";
+
 /**
  * One job's abort switch, built so that a job nobody aborts costs next to nothing. In Node 20 the
  * first read of `AbortController.signal` makes an EventTarget (~4 µs) and every listener on it costs
@@ -5,7 +7,7 @@
  * listeners are plain fields, and the real AbortSignal is made only when someone reads `signal`:
  * a tool that watches `ctx.signal`, a host that forwards aborts to a tool process.
  */
-export class JobAbort {
+export class JobAbort implements AbortSwitch {
   private controller: AbortController | undefined;
   private isAborted = false;
   private abortReason: unknown = undefined;

@@ -76,6 +76,18 @@ export interface HostStats {
   readonly hardKills?: number;
 }
 
+/**
+ * A job's abort state as a host sees it (src/core/job-abort.ts implements it): `signal` is made on
+ * first read, `onAbort` is a plain listener, called once, never for a switch already aborted.
+ */
+export interface AbortSwitch {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  readonly signal: AbortSignal;
+  /** Returns a function that removes the listener. */
+  onAbort(listener: (reason: unknown) => void): () => void;
+}
+
 /** Runs prepared jobs. Implemented by the supervisor (inline or in tool processes). */
 export interface ToolHost {
   /**
@@ -85,11 +97,11 @@ export interface ToolHost {
   run(job: PreparedJob, signal: AbortSignal): Promise<HostResult>;
   /**
    * Optional, and preferred by the dispatcher when present: `run` with the signal made on demand.
-   * `signal()` returns the job's AbortSignal, creating it on the first call; a host that calls it
-   * only when the tool looks at its signal spares a job nobody aborts the several µs an
-   * AbortSignal costs in Node 20 (bench/README.md).
+   * `abort.signal` makes the job's AbortSignal on first read; a host that reads it only when the
+   * tool looks at its signal, and otherwise follows the job through `aborted` and `onAbort`,
+   * spares a job nobody aborts the several µs an AbortSignal costs in Node 20 (bench/README.md).
    */
-  runWithSignalOnDemand?(job: PreparedJob, signal: () => AbortSignal): Promise<HostResult>;
+  runWithSignalOnDemand?(job: PreparedJob, abort: AbortSwitch): Promise<HostResult>;
   /** How many jobs this host can usefully run at once. */
   readonly capacity: number;
   /**

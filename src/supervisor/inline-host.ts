@@ -30,20 +30,20 @@ export class InlineHost implements ToolHost {
   }
 
   run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
-    return this.runWithSignalOnDemand(job, signal);
+    return this.runWithSignalOnDemand(job, { signal });
   }
 
-  /** `signal` reaches the tool as ctx.signal, made only if the tool reads it. */
-  runWithSignalOnDemand(job: PreparedJob, signal: AbortSignal | (() => AbortSignal)): Promise<HostResult> {
+  /** `abort.signal` reaches the tool as ctx.signal, made only if the tool reads it. */
+  runWithSignalOnDemand(job: PreparedJob, abort: { readonly signal: AbortSignal }): Promise<HostResult> {
     // The common case — tool initialised, a free slot — starts the job at once, without a tick.
     if (this.ready && this.running < this.capacity) {
       this.running++;
-      return this.runInSlot(this.ready.state, job, signal);
+      return this.runInSlot(this.ready.state, job, abort);
     }
-    return this.runWhenReady(job, signal);
+    return this.runWhenReady(job, abort);
   }
 
-  private async runWhenReady(job: PreparedJob, signal: AbortSignal | (() => AbortSignal)): Promise<HostResult> {
+  private async runWhenReady(job: PreparedJob, abort: { readonly signal: AbortSignal }): Promise<HostResult> {
     let state: unknown;
     try {
       state = await this.init();
@@ -55,18 +55,18 @@ export class InlineHost implements ToolHost {
     // cannot take it first.
     if (this.running >= this.capacity) await new Promise<void>((r) => this.waiting.push(r));
     else this.running++;
-    return this.runInSlot(state, job, signal);
+    return this.runInSlot(state, job, abort);
   }
 
   /** Runs a job that holds a slot; gives the slot to the next waiter (or frees it) when done. */
-  private runInSlot(state: unknown, job: PreparedJob, signal: AbortSignal | (() => AbortSignal)): Promise<HostResult> {
+  private runInSlot(state: unknown, job: PreparedJob, abort: { readonly signal: AbortSignal }): Promise<HostResult> {
     const release = (): void => {
       const next = this.waiting.shift();
       if (next) next();
       else this.running--;
     };
     // runToolJob turns every tool failure into a result; the slot is released either way.
-    return runToolJob(this.tool, state, this.startupArgs, job, signal).then(
+    return runToolJob(this.tool, state, this.startupArgs, job, abort).then(
       (result) => {
         release();
         return result;

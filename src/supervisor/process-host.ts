@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { HostResult, HostStats, PreparedJob, ToolHost } from "../core/job.js";
+import type { AbortSwitch, HostResult, HostStats, PreparedJob, ToolHost } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { CrashLoopDetector } from "./crash-loop.js";
@@ -106,14 +106,31 @@ export class ProcessHost implements ToolHost {
     return [...this.processes, ...this.leaving].map((p) => p.pid);
   }
 
-  async run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+  run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+    return this.runWithSignalOnDemand(job, switchOverSignal(signal));
+  }
+
+  /**
+   * Aborts reach the tool worker through `abort.onAbort`: the bridge never makes an AbortSignal
+   * for a job (the tool side makes its own, when the tool reads ctx.signal).
+   */
+  runWithSignalOnDemand(job: PreparedJob, abort: AbortSwitch): Promise<HostResult> {
+    // The common case, a worker with a free slot, hands the job over without a promise of its own.
+    if (!this.closing && !abort.aborted) {
+      const proc = this.pick();
+      if (proc !== undefined && proc !== "crash-loop") return proc.run(job, abort);
+    }
+    return this.runWhenFree(job, abort);
+  }
+
+  private async runWhenFree(job: PreparedJob, abort: AbortSwitch): Promise<HostResult> {
     for (;;) {
       if (this.closing) return { exitCode: 1, output: `worker-bridge: request ${job.id} was not run: worker-bridge is shutting down` };
-      if (signal.aborted) return { exitCode: 1, output: `worker-bridge: request ${job.id} was aborted before a tool process took it` };
+      if (abort.aborted) return { exitCode: 1, output: `worker-bridge: request ${job.id} was aborted before a tool process took it` };
       const proc = this.pick();
       if (proc === "crash-loop") return this.crashLoopAnswer(job);
-      if (proc) return proc.run(job, signal);
-      await this.waitForSlot(signal);
+      if (proc) return proc.run(job, abort);
+      await this.waitForSlot(abort);
     }
   }
 
@@ -249,21 +266,20 @@ export class ProcessHost implements ToolHost {
     };
   }
 
-  private waitForSlot(signal: AbortSignal): Promise<void> {
+  private waitForSlot(abort: AbortSwitch): Promise<void> {
     return new Promise<void>((resolve) => {
       const waiter = {
         wake: (): void => {
-          signal.removeEventListener("abort", onAbort);
+          stopListening();
           resolve();
         },
       };
-      const onAbort = (): void => {
+      const stopListening = abort.onAbort(() => {
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
         resolve();
-      };
+      });
       this.waiting.push(waiter);
-      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
@@ -311,4 +327,22 @@ function childEntry(): string {
 function firstLine(text: string): string {
   const nl = text.indexOf("\n");
   return nl < 0 ? text : text.slice(0, nl);
+}
+
+/** A switch following a caller's AbortSignal, for `run(job, signal)`. */
+function switchOverSignal(signal: AbortSignal): AbortSwitch {
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    get reason() {
+      return signal.reason as unknown;
+    },
+    signal,
+    onAbort(listener) {
+      const onAbort = (): void => listener(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      return () => signal.removeEventListener("abort", onAbort);
+    },
+  };
 }

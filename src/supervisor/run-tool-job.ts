@@ -12,11 +12,11 @@ export async function runToolJob<S>(
   state: S,
   startupArgs: readonly string[],
   job: PreparedJob,
-  /** The job's signal, or a function making it on first use (an AbortController costs µs). */
-  signal: AbortSignal | (() => AbortSignal),
+  /** Holds the job's signal; read only when the tool reads ctx.signal (an AbortSignal costs µs). */
+  abort: { readonly signal: AbortSignal },
 ): Promise<HostResult> {
   const sink = new OutputSink();
-  const ctx = new JobContext(signal, state, startupArgs, sink);
+  const ctx = new JobContext(abort, state, startupArgs, sink);
   try {
     const result = await runCaptured(sink, () => tool.run(job, ctx));
     const exitCode = Number.isInteger(result?.exitCode) ? result.exitCode : 1;
@@ -45,7 +45,7 @@ class JobContext<S> implements ToolContext<S> {
   readonly log: (line: string) => void;
 
   constructor(
-    private readonly signalSource: AbortSignal | (() => AbortSignal),
+    private readonly abort: { readonly signal: AbortSignal },
     readonly state: S,
     readonly startupArgs: readonly string[],
     sink: OutputSink,
@@ -54,7 +54,6 @@ class JobContext<S> implements ToolContext<S> {
   }
 
   get signal(): AbortSignal {
-    const source = this.signalSource;
-    return typeof source === "function" ? source() : source;
+    return this.abort.signal;
   }
 }

@@ -5,6 +5,7 @@
 import { decodeJob, type IpcJob, type ToHostMessage, type ToToolMessage } from "./tool-process-ipc.js";
 import { writeStderr } from "./output-capture.js";
 import { runToolJob } from "./run-tool-job.js";
+import { JobAbort } from "../core/job-abort.js";
 import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { loadTool } from "../tools/load-tool.js";
 import { bridgeMessage, errorText } from "../errors.js";
@@ -25,33 +26,11 @@ export interface ToolWorkerSide {
   leaving(): void;
 }
 
-/**
- * A job's abort state. The AbortController is only made when the tool looks at ctx.signal: most
- * jobs finish without doing so, and making one is a measurable part of a request's cost.
- */
-class JobAbort {
-  private controller: AbortController | undefined;
-  private reason: Error | undefined;
-
-  readonly signal = (): AbortSignal => {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.reason) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  };
-
-  abort(reason: Error): void {
-    if (this.reason) return;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
 /** Starts loading the tool; returns what to do with each message from the host. */
 export function serveTool(side: ToolWorkerSide): (message: ToToolMessage) => void {
   const running = new Map<number, JobAbort>();
   let ready: Promise<{ tool: ToolDefinition<unknown>; state: unknown }> | undefined;
+  let started: { tool: ToolDefinition<unknown>; state: unknown } | undefined;
   let retiring = false;
   let disposing = false;
 
@@ -66,17 +45,20 @@ export function serveTool(side: ToolWorkerSide): (message: ToToolMessage) => voi
       const tool = await loadTool(side.toolModule);
       const state = tool.init ? await tool.init.call(tool, side.startupArgs) : undefined;
       post({ t: "ready" });
-      return { tool, state };
+      started = { tool, state };
+      return started;
     })();
     return ready;
   }
 
   async function run(job: IpcJob): Promise<void> {
+    // The AbortSignal is made only if the tool reads ctx.signal (JobAbort).
     const abort = new JobAbort();
     running.set(job.seq, abort);
     let loaded: { tool: ToolDefinition<unknown>; state: unknown };
     try {
-      loaded = await start();
+      // Once the tool is loaded, no await on the settled load: it would cost a tick per job.
+      loaded = started ?? (await start());
     } catch (err) {
       const message = errorText(err);
       // Exit only once the message is written; the host reports it to every waiting job.
@@ -84,7 +66,7 @@ export function serveTool(side: ToolWorkerSide): (message: ToToolMessage) => voi
       post({ t: "init-failed", message }, () => side.exit(1));
       return;
     }
-    const result = await runToolJob(loaded.tool, loaded.state, side.startupArgs, decodeJob(job, side.startEnv), abort.signal);
+    const result = await runToolJob(loaded.tool, loaded.state, side.startupArgs, decodeJob(job, side.startEnv), abort);
     running.delete(job.seq);
     post({ t: "done", seq: job.seq, exitCode: result.exitCode, output: result.output, rss: side.memory() });
     if (retiring && running.size === 0) void retire();

@@ -1,5 +1,5 @@
 import { constants as osConstants } from "node:os";
-import type { HostResult, PreparedJob } from "../core/job.js";
+import type { AbortSwitch, HostResult, PreparedJob } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
 import type { ToHostMessage } from "./tool-process-ipc.js";
 import { StderrTail } from "./stderr-tail.js";
@@ -75,8 +75,9 @@ type Ending =
 interface InFlight {
   readonly job: PreparedJob;
   readonly resolve: (r: HostResult) => void;
-  readonly signal: AbortSignal;
-  readonly onAbort: () => void;
+  readonly abort: AbortSwitch;
+  /** Stops listening to `abort`. */
+  stopListening: (() => void) | undefined;
   graceTimer: NodeJS.Timeout | undefined;
   aborted: boolean;
 }
@@ -124,22 +125,15 @@ export class ToolProcess {
     return !this.exited;
   }
 
-  run(job: PreparedJob, signal: AbortSignal): Promise<HostResult> {
+  run(job: PreparedJob, abort: AbortSwitch): Promise<HostResult> {
     return new Promise<HostResult>((resolve) => {
       const seq = this.nextSeq++;
       this.served++;
-      const entry: InFlight = {
-        job,
-        resolve,
-        signal,
-        graceTimer: undefined,
-        aborted: false,
-        onAbort: () => this.abortJob(seq),
-      };
+      const entry: InFlight = { job, resolve, abort, stopListening: undefined, graceTimer: undefined, aborted: false };
       this.inFlight.set(seq, entry);
-      signal.addEventListener("abort", entry.onAbort, { once: true });
       if (!this.exited) this.link.run(seq, job);
-      if (signal.aborted) this.abortJob(seq);
+      if (abort.aborted) this.abortJob(seq);
+      else entry.stopListening = abort.onAbort(() => this.abortJob(seq));
     });
   }
 
@@ -162,7 +156,7 @@ export class ToolProcess {
     const entry = this.inFlight.get(seq);
     if (!entry || entry.aborted) return;
     entry.aborted = true;
-    if (!this.exited) this.link.abort(seq, describeReason(entry.signal.reason));
+    if (!this.exited) this.link.abort(seq, describeReason(entry.abort.reason));
     this.armGrace(entry);
   }
 
@@ -202,7 +196,7 @@ export class ToolProcess {
     if (!entry) return;
     this.inFlight.delete(seq);
     clearTimeout(entry.graceTimer);
-    entry.signal.removeEventListener("abort", entry.onAbort);
+    entry.stopListening?.();
     entry.resolve(result);
   }
 
