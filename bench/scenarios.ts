@@ -13,8 +13,10 @@ export const CLI = join(ROOT, "dist", "cli.js");
 const NODE = process.execPath;
 const worker = (name: string): string => join(ROOT, "bench", "workers", name);
 
-export type Host = "inline" | "process";
+export type Host = "inline" | "process" | "thread";
 export const HOSTS: readonly Host[] = ["inline", "process"];
+/** The protocol-overhead rows also measure the thread host (issue 14). */
+const PROTOCOL_HOSTS: readonly Host[] = [...HOSTS, "thread"];
 
 /** Labels the target checks look rows up by. */
 export const LABEL = {
@@ -82,7 +84,7 @@ export function floorPipe(opts: { format: "proto" | "json"; multiplex: boolean; 
 function buck2(mode: "execute" | "stream"): Variant[] {
   return [
     grpcWorker({ label: LABEL.floorGrpc, command: NODE, args: [worker("floor-grpc.mjs")], mode }),
-    ...HOSTS.map((host) => grpcWorker({ label: LABEL.bridge(host), command: NODE, args: [CLI, "--tool", "probe", `--host=${host}`], mode })),
+    ...PROTOCOL_HOSTS.map((host) => grpcWorker({ label: LABEL.bridge(host), command: NODE, args: [CLI, "--tool", "probe", `--host=${host}`], mode })),
   ];
 }
 
@@ -97,9 +99,9 @@ export function comparisons(s: Sizes): Comparison[] {
   writeFileSync(argfile, ""); // a no-op request: probe with no arguments
   const proto = "Protocol overhead";
   return [
-    { group: proto, name: SCENARIO.bazelProto, inFlight: 1, ...base, variants: [floorPipe(single), ...HOSTS.map((h) => bazelBridge(h, single))] },
-    { group: proto, name: SCENARIO.bazelMux, inFlight: 8, ...many, variants: [floorPipe(mux), ...HOSTS.map((h) => bazelBridge(h, mux))] },
-    { group: proto, name: SCENARIO.bazelJson, inFlight: 1, ...base, variants: [floorPipe(json), ...HOSTS.map((h) => bazelBridge(h, json))] },
+    { group: proto, name: SCENARIO.bazelProto, inFlight: 1, ...base, variants: [floorPipe(single), ...PROTOCOL_HOSTS.map((h) => bazelBridge(h, single))] },
+    { group: proto, name: SCENARIO.bazelMux, inFlight: 8, ...many, variants: [floorPipe(mux), ...PROTOCOL_HOSTS.map((h) => bazelBridge(h, mux))] },
+    { group: proto, name: SCENARIO.bazelJson, inFlight: 1, ...base, variants: [floorPipe(json), ...PROTOCOL_HOSTS.map((h) => bazelBridge(h, json))] },
     { group: proto, name: SCENARIO.buck2Execute1, inFlight: 1, ...base, variants: buck2("execute") },
     { group: proto, name: SCENARIO.buck2Execute16, inFlight: 16, ...many, variants: buck2("execute") },
     { group: proto, name: SCENARIO.buck2Stream1, inFlight: 1, ...base, variants: buck2("stream") },

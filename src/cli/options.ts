@@ -71,7 +71,7 @@ const VALUE_FLAGS: Record<string, Setter> = {
     o.concurrency = positiveInt(f, v);
   },
   "--host": (o, v, f) => {
-    if (v !== "process" && v !== "inline") throw new UsageError(`${f} expects process or inline, got ${JSON.stringify(v)}`);
+    if (v !== "process" && v !== "thread" && v !== "inline") throw new UsageError(`${f} expects process, thread or inline, got ${JSON.stringify(v)}`);
     o.host = v;
   },
   "--tool-processes": (o, v, f) => {
@@ -192,16 +192,20 @@ stdin/stdout; otherwise one-shot (argfiles expanded, tool run once, exit with it
   --tool NAME|PATH            built-in tool (probe, tsc) or a module that default-exports defineTool(...)
   --protocol proto|json       Bazel wire format (must match requires-worker-protocol); default proto
   --concurrency N             jobs running at once; default: CPU count
-  --host process|inline       run the tool in child processes (default) or inside the bridge
-  --tool-processes N          tool processes (process host); default: enough for --concurrency, <= CPUs
+  --host process|thread|inline
+                              run the tool in child processes (default), in worker threads of the
+                              bridge (its own heap, not its own process), or inside the bridge
+  --tool-processes N          tool processes (process host) or threads (thread host); default:
+                              enough for --concurrency, <= CPUs
                               (--tools N is the old spelling)
   --shutdown-grace-ms MS      shutdown bound; default 2000. Bazel (SIGTERM/EOF): running jobs are
                               aborted at once and the worker exits within MS. Buck2 (SIGTERM):
                               running jobs get MS to finish, then are aborted
   --abort-grace-ms MS         time an aborted job gets before its tool process is killed; default 3000
   --max-message-mb N          largest request accepted; default 256
-  --max-requests-per-tool N   recycle a tool process after N requests
-  --max-tool-memory-mb N      recycle a tool process above this RSS
+  --max-requests-per-tool N   recycle a tool process (or thread) after N requests
+  --max-tool-memory-mb N      recycle a tool process above this RSS (a thread: above this JS heap;
+                              its heap is capped at twice this)
   --log-level LEVEL           silent|error|warn|info|debug|trace; default warn
   --log-format text|json      log line format on stderr
   --record DIR                write every request and its result to DIR (see 'worker-bridge replay')

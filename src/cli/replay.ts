@@ -1,4 +1,4 @@
-// `worker-bridge replay DIR [--cold] [--host inline|process] [--only SEQ,...] [--show-output]`:
+// `worker-bridge replay DIR [--cold] [--host inline|process|thread] [--only SEQ,...] [--show-output]`:
 // re-runs requests written by `--record DIR` outside any build system and reports differences.
 // With the default inline host the tool runs in this process, so
 // `node --inspect-brk dist/cli.js replay DIR --only 7` stops in the tool under a debugger.
@@ -7,20 +7,21 @@ import { createLogger, isLogLevel, type LogLevel } from "../core/logger.js";
 import { findSessions, readRequests, readSession } from "../record/record-format.js";
 import { replaySession, type ReplayOutcome } from "../record/replay-session.js";
 import { installOutputCapture, writeStderr } from "../supervisor/output-capture.js";
+import type { HostKind } from "../supervisor/create-host.js";
 import { bridgeMessage, EXIT_CODES } from "../errors.js";
 
-const USAGE = `usage: worker-bridge replay DIR [--cold] [--host inline|process] [--only SEQ[,SEQ...]] [--show-output] [--log-level LEVEL]
+const USAGE = `usage: worker-bridge replay DIR [--cold] [--host inline|process|thread] [--only SEQ[,SEQ...]] [--show-output] [--log-level LEVEL]
 
   DIR            a directory given to --record (every session in it), or one session directory
   --cold         start a fresh tool (new init) for every request; default: one warm tool, requests in order
-  --host KIND    inline (default: debuggable with node --inspect) or process
+  --host KIND    inline (default: debuggable with node --inspect), process or thread
   --only SEQS    replay only these request numbers (the NNNNNN in request-NNNNNN.json)
   --show-output  print the replayed output of every request, not only of differing ones`;
 
 interface ReplayArgs {
   dir: string;
   cold: boolean;
-  host: "inline" | "process";
+  host: HostKind;
   only?: Set<number>;
   showOutput: boolean;
   logLevel: LogLevel;
@@ -37,7 +38,7 @@ function parse(argv: readonly string[]): ReplayArgs | string {
     else if (name === "--show-output") out.showOutput = true;
     else if (name === "--host") {
       const v = value();
-      if (v !== "inline" && v !== "process") return `--host expects inline or process, got ${JSON.stringify(v)}`;
+      if (v !== "inline" && v !== "process" && v !== "thread") return `--host expects inline, process or thread, got ${JSON.stringify(v)}`;
       out.host = v;
     } else if (name === "--only") {
       const v = value() ?? "";

@@ -1,6 +1,6 @@
 import type { HostResult, PreparedJob, ToolHost } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
-import { createHost } from "../supervisor/create-host.js";
+import { createHost, type HostKind } from "../supervisor/create-host.js";
 import { loadTool, resolveToolModule } from "../tools/load-tool.js";
 import type { RecordedRequest, RecordedSession } from "./record-format.js";
 
@@ -8,7 +8,7 @@ export interface ReplayOptions {
   /** A fresh tool (new init) for every request, instead of one warm tool for the whole session. */
   cold: boolean;
   /** inline (default) runs the tool in this process, so `node --inspect` reaches it. */
-  host: "inline" | "process";
+  host: HostKind;
   /** Only these sequence numbers, when given. */
   only?: ReadonlySet<number>;
   abortGraceMs: number;

@@ -8,7 +8,8 @@ import type { ToolDefinition } from "../tool-api/define-tool.js";
 import { CrashLoopDetector } from "./crash-loop.js";
 import { singleFileBuild } from "../single-file-build.js";
 import { EnvBase, TOOL_PROCESS_CONFIG_ENV, type ToolProcessConfig } from "./tool-process-ipc.js";
-import { describeExit, STARTUP_ALLOWANCE_MS, ToolProcess, type ToolProcessExit } from "./tool-process.js";
+import { describeExit, type LaunchWorker, STARTUP_ALLOWANCE_MS, ToolProcess, type ToolProcessExit } from "./tool-process.js";
+import { launchToolProcess } from "./launch-tool-process.js";
 
 /** What a host needs to know about the tool and its limits. */
 export interface ProcessHostOptions {
@@ -37,6 +38,16 @@ export interface ProcessHostStats extends HostStats {
   crashLoopRejections: number;
 }
 
+/** What the pool is made of: child processes (this host) or threads (ThreadHost). */
+export interface ToolWorkers {
+  /** How logs name one: "tool process", "tool thread". */
+  noun: string;
+  nouns: string;
+  /** What a worker measures after each job for --max-tool-memory-mb: its RSS, or a thread's JS heap + external memory. */
+  memory: "rss" | "heap";
+  launch: LaunchWorker;
+}
+
 /** Crash-loop policy: this many unexpected process deaths within the window stop restarts. */
 const CRASH_LOOP_LIMIT = 5;
 const CRASH_LOOP_WINDOW_MS = 60_000;
@@ -61,10 +72,7 @@ export class ProcessHost implements ToolHost {
   private readonly crashLoop = new CrashLoopDetector(CRASH_LOOP_LIMIT, CRASH_LOOP_WINDOW_MS);
   private lastCrash = "";
   private closing = false;
-  private readonly entry: string;
-  private readonly execArgv: string[];
-  private readonly childEnv: Record<string, string>;
-  private readonly jobBaseEnv: EnvBase;
+  private readonly workers: ToolWorkers;
   private readonly counts: Omit<ProcessHostStats, "processesAlive"> = {
     processesStarted: 0,
     crashes: 0,
@@ -73,22 +81,15 @@ export class ProcessHost implements ToolHost {
     crashLoopRejections: 0,
   };
 
-  constructor(private readonly options: ProcessHostOptions) {
+  constructor(
+    private readonly options: ProcessHostOptions,
+    workers?: ToolWorkers,
+  ) {
     this.perProcess = Math.max(1, Math.floor(options.tool.maxConcurrentJobs ?? 1));
     const wanted = Math.ceil(Math.max(1, options.concurrency) / this.perProcess);
     this.maxProcesses = options.toolProcesses ?? Math.max(1, Math.min(wanted, availableParallelism()));
     this.capacity = Math.min(Number.MAX_SAFE_INTEGER, this.maxProcesses * this.perProcess);
-    this.entry = childEntry();
-    // A debugger port cannot be shared: the bridge's --inspect must not leak into its children.
-    this.execArgv = process.execArgv.filter((a) => !/^--inspect|^--debug/.test(a));
-    const baseEnv = { ...(process.env as Record<string, string>) };
-    this.jobBaseEnv = new EnvBase(baseEnv);
-    const config: ToolProcessConfig = {
-      toolModule: options.toolModule,
-      startupArgs: options.startupArgs,
-      reportRss: options.maxToolProcessMemoryMb !== undefined,
-    };
-    this.childEnv = { ...baseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) };
+    this.workers = workers ?? toolProcesses(options);
   }
 
   /** A job aborted while its process is still loading the tool gets the load time on top. */
@@ -152,19 +153,17 @@ export class ProcessHost implements ToolHost {
 
   private start(): ToolProcess {
     const { logger } = this.options;
+    const { noun } = this.workers;
     const proc = new ToolProcess({
-      entry: this.entry,
-      execArgv: this.execArgv,
-      env: this.childEnv,
-      jobBaseEnv: this.jobBaseEnv,
+      launch: this.workers.launch,
       toolName: this.options.tool.name,
       abortGraceMs: this.options.abortGraceMs,
       logger,
       onHardCancelDue: (p, job) => {
         if (!p.alive) return;
         this.counts.hardKills++;
-        logger.warn("hard cancel: an aborted request did not stop in time; killing its tool process", {
-          pid: p.pid,
+        logger.warn(`hard cancel: an aborted request did not stop in time; killing its ${noun}`, {
+          ...p.logId(),
           id: job.id,
           graceMs: this.options.abortGraceMs,
         });
@@ -176,7 +175,7 @@ export class ProcessHost implements ToolHost {
     });
     this.counts.processesStarted++;
     this.processes.push(proc);
-    logger.debug("tool process started", { pid: proc.pid, tool: this.options.tool.name, pool: this.processes.length });
+    logger.debug(`${noun} started`, { ...proc.logId(), tool: this.options.tool.name, pool: this.processes.length });
     return proc;
   }
 
@@ -187,11 +186,11 @@ export class ProcessHost implements ToolHost {
       const overMemory = maxToolProcessMemoryMb !== undefined && p.lastRss > maxToolProcessMemoryMb * 1024 * 1024;
       if (overRequests || overMemory) {
         this.counts.recycles++;
-        logger.info("recycling tool process", {
-          pid: p.pid,
+        logger.info(`recycling ${this.workers.noun}`, {
+          ...p.logId(),
           reason: overMemory ? "memory" : "requests",
           served: p.served,
-          rssMb: Math.round(p.lastRss / (1024 * 1024)),
+          [`${this.workers.memory}Mb`]: Math.round(p.lastRss / (1024 * 1024)),
         });
         this.detach(p);
         // Its in-flight jobs finish first: the child exits only when it has none left.
@@ -217,21 +216,21 @@ export class ProcessHost implements ToolHost {
       this.counts.crashes++;
       this.crashLoop.record();
       this.lastCrash = exit.initFailure !== undefined ? `init failed: ${firstLine(exit.initFailure)}` : describeExit(exit.code, exit.signal);
-      this.options.logger.warn("tool process died", {
-        pid: p.pid,
+      this.options.logger.warn(`${this.workers.noun} died`, {
+        ...p.logId(),
         code: exit.code ?? undefined,
         signal: exit.signal ?? undefined,
         initFailed: exit.initFailure !== undefined ? true : undefined,
       });
       if (this.crashLoop.blockedForMs() > 0 && this.processes.length === 0) {
-        this.options.logger.error("tool processes are crash-looping; not restarting them for now", {
+        this.options.logger.error(`${this.workers.nouns} are crash-looping; not restarting them for now`, {
           crashes: CRASH_LOOP_LIMIT,
           windowS: CRASH_LOOP_WINDOW_MS / 1000,
           last: this.lastCrash,
         });
       }
     } else {
-      this.options.logger.debug("tool process exited", { pid: p.pid, code: exit.code ?? undefined, signal: exit.signal ?? undefined });
+      this.options.logger.debug(`${this.workers.noun} exited`, { ...p.logId(), code: exit.code ?? undefined, signal: exit.signal ?? undefined });
     }
     // Waiters may now start a replacement, or learn that the pool is crash-looping.
     for (const w of this.waiting.splice(0)) w.wake();
@@ -271,6 +270,29 @@ export class ProcessHost implements ToolHost {
   private wakeOne(): void {
     this.waiting.shift()?.wake();
   }
+}
+
+/** Child processes running tool-process-main, configured through their environment. */
+function toolProcesses(options: ProcessHostOptions): ToolWorkers {
+  const baseEnv = { ...(process.env as Record<string, string>) };
+  const config: ToolProcessConfig = {
+    toolModule: options.toolModule,
+    startupArgs: options.startupArgs,
+    reportRss: options.maxToolProcessMemoryMb !== undefined,
+  };
+  return {
+    noun: "tool process",
+    nouns: "tool processes",
+    memory: "rss",
+    launch: launchToolProcess({
+      entry: childEntry(),
+      // A debugger port cannot be shared: the bridge's --inspect must not leak into its children.
+      execArgv: process.execArgv.filter((a) => !/^--inspect|^--debug/.test(a)),
+      env: { ...baseEnv, [TOOL_PROCESS_CONFIG_ENV]: JSON.stringify(config) },
+      jobBaseEnv: new EnvBase(baseEnv),
+      logger: options.logger,
+    }),
+  };
 }
 
 /**

@@ -110,6 +110,29 @@ export function encodeRun(seq: number, job: PreparedJob, base: EnvBase): Buffer 
   return w.finish();
 }
 
+/** Host side, for a worker that takes messages as objects (a tool thread): the run message encodeRun would encode. */
+export function toRunMessage(seq: number, job: PreparedJob, base: EnvBase): ToToolMessage {
+  const { set, unset } = base.diff(job.env);
+  let envSet: Record<string, string> | undefined;
+  if (set) {
+    envSet = {};
+    for (let i = 0; i < set.length; i += 2) envSet[set[i]!] = set[i + 1]!;
+  }
+  return {
+    t: "run",
+    seq,
+    id: job.id,
+    origin: job.origin,
+    args: job.args,
+    inputs: job.inputs,
+    cwd: job.cwd,
+    ...(envSet ? { envSet } : {}),
+    ...(unset ? { envUnset: unset } : {}),
+    ...(job.timeoutMs !== undefined ? { timeoutMs: job.timeoutMs } : {}),
+    verbosity: job.verbosity,
+  };
+}
+
 export function encodeAbort(seq: number, reason: string): Buffer {
   return new FrameWriter().u8(ABORT).u32(seq).string(reason).finish();
 }

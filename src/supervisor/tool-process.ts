@@ -1,20 +1,44 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import type { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import type { HostResult, PreparedJob } from "../core/job.js";
 import type { Logger } from "../core/logger.js";
-import { decodeToHost, encodeAbort, encodeRetire, encodeRun, type EnvBase, TOOL_PROCESS_CHANNEL_FD, type ToHostMessage } from "./tool-process-ipc.js";
-import { FrameChannel } from "./frame-channel.js";
+import type { ToHostMessage } from "./tool-process-ipc.js";
 import { StderrTail } from "./stderr-tail.js";
 
+/** What a worker (a child process or a thread) reports to the ToolProcess that drives it. */
+export interface WorkerEvents {
+  message(message: ToHostMessage): void;
+  /** The channel carried something unreadable. */
+  broken(reason: string): void;
+  /** Writes that escaped the tool's output capture. */
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Once, when the worker is gone; `startError` when it never started. */
+  exit(code: number | null, signal: NodeJS.Signals | null, startError?: string): void;
+}
+
+/** The host's end of one worker: how frames reach it and how it is stopped. */
+export interface WorkerLink {
+  /** pid of a tool process, thread id of a tool thread. */
+  readonly id: number;
+  /** How crash reports and answers name it: "process 1234", "thread 3". */
+  readonly where: string;
+  /** The pid a job's answer names: the child's, or the bridge's own for a thread. */
+  readonly hostPid: number;
+  run(seq: number, job: PreparedJob): void;
+  abort(seq: number, reason: string): void;
+  /** Finish the jobs it has, dispose the tool and exit. */
+  retire(): void;
+  /** Ends it now (SIGKILL, Worker.terminate()). */
+  kill(): void;
+  /** Stops reading the channel (after garbage on it). */
+  close(): void;
+}
+
+export type LaunchWorker = (events: WorkerEvents) => WorkerLink;
+
 export interface ToolProcessOptions {
-  /** Path of the child entry (tool-process-main.js). */
-  entry: string;
-  execArgv: string[];
-  /** The child's whole environment; jobs' env is sent as a difference from `jobBaseEnv`. */
-  env: Record<string, string>;
-  /** `env` as the tool sees it (without the bridge's private config entry). */
-  jobBaseEnv: EnvBase;
+  /** Starts the worker (a child process: launchToolProcess; a thread: ThreadHost's). */
+  launch: LaunchWorker;
   toolName: string;
   abortGraceMs: number;
   logger: Logger;
@@ -57,13 +81,15 @@ interface InFlight {
   aborted: boolean;
 }
 
-/** One tool child process: sends it jobs, answers each exactly once, also when it dies. */
+/** One tool worker (child process or thread): sends it jobs, answers each exactly once, also when it dies. */
 export class ToolProcess {
-  readonly child: ChildProcess;
+  private readonly link: WorkerLink;
+  /** pid of a process, thread id of a thread. */
   readonly pid: number;
+  private readonly hostPid: number;
   /** Jobs sent to this process over its life (for --max-requests-per-tool). */
   served = 0;
-  /** RSS in bytes after the last job, as the child measured it. */
+  /** Memory in bytes after the last job, as the worker measured it (RSS of a process, heap of a thread). */
   lastRss = 0;
   /** No new jobs: set when the process is recycled, hard-cancelled or shut down. */
   draining = false;
@@ -74,48 +100,20 @@ export class ToolProcess {
   private initFailure: string | undefined;
   private exited = false;
   private ready = false;
-  private readonly channel: FrameChannel;
   readonly exitedPromise: Promise<void>;
   private markExited!: () => void;
 
   constructor(private readonly options: ToolProcessOptions) {
     this.exitedPromise = new Promise((r) => (this.markExited = r));
-    // Not fork(): binary frames on a plain socket, batched per event, cost less per message than
-    // Node's IPC channel (docs/supervisor.md, "The channel between the bridge and a tool process").
-    // fd 3 is a socket pair like the IPC channel's, and as with it, the child exits when the
-    // bridge's end closes.
-    this.child = spawn(process.execPath, [...options.execArgv, options.entry], {
-      env: options.env,
-      stdio: ["ignore", "pipe", "pipe", "pipe"],
+    this.link = options.launch({
+      message: (message) => this.onMessage(message),
+      broken: (reason) => this.channelBroken(reason),
+      stdout: (text) => this.onStrayStdout(text),
+      stderr: (text) => this.onStderr(text),
+      exit: (code, signal, startError) => this.finish(code, signal, startError),
     });
-    this.pid = this.child.pid ?? -1;
-    const socket = this.child.stdio[TOOL_PROCESS_CHANNEL_FD] as Socket;
-    this.channel = new FrameChannel(
-      socket,
-      (frame) => this.onFrame(frame),
-      (reason) => this.channelBroken(reason),
-    );
-    // A write to a process that just died fails (EPIPE); its exit answers the jobs.
-    socket.on("error", (err) => options.logger.debug("tool process channel error", { pid: this.pid, error: err.message }));
-    this.child.stdout!.setEncoding("utf8");
-    this.child.stderr!.setEncoding("utf8");
-    this.child.stdout!.on("data", (text: string) => this.onStrayStdout(text));
-    this.child.stderr!.on("data", (text: string) => this.onStderr(text));
-    this.child.on("error", (err) => {
-      options.logger.debug("tool process error", { pid: this.pid, error: err.message });
-      if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid === undefined) {
-        this.finish(null, null, `could not be started: ${err.message}`);
-      }
-    });
-    this.child.on("exit", (code, signal) => {
-      // Let the stderr pipe drain so the crash report has the last words, but not forever: a
-      // grandchild may hold the pipe open.
-      const timer = setTimeout(() => this.finish(code, signal), 200);
-      this.child.once("close", () => {
-        clearTimeout(timer);
-        this.finish(code, signal);
-      });
-    });
+    this.pid = this.link.id;
+    this.hostPid = this.link.hostPid;
   }
 
   get load(): number {
@@ -140,7 +138,7 @@ export class ToolProcess {
       };
       this.inFlight.set(seq, entry);
       signal.addEventListener("abort", entry.onAbort, { once: true });
-      this.send(encodeRun(seq, job, this.options.jobBaseEnv));
+      if (!this.exited) this.link.run(seq, job);
       if (signal.aborted) this.abortJob(seq);
     });
   }
@@ -149,7 +147,7 @@ export class ToolProcess {
   retire(kind: "retire" | "shutdown" = "retire"): void {
     this.draining = true;
     this.ending ??= { kind };
-    this.send(encodeRetire());
+    if (!this.exited) this.link.retire();
   }
 
   /** Kills the process now (hard cancel, or a retire that took too long). */
@@ -157,14 +155,14 @@ export class ToolProcess {
     this.draining = true;
     if (ending) this.ending = ending;
     this.ending ??= { kind: "shutdown" };
-    if (!this.exited) this.child.kill("SIGKILL");
+    if (!this.exited) this.link.kill();
   }
 
   private abortJob(seq: number): void {
     const entry = this.inFlight.get(seq);
     if (!entry || entry.aborted) return;
     entry.aborted = true;
-    this.send(encodeAbort(seq, describeReason(entry.signal.reason)));
+    if (!this.exited) this.link.abort(seq, describeReason(entry.signal.reason));
     this.armGrace(entry);
   }
 
@@ -178,25 +176,10 @@ export class ToolProcess {
     entry.graceTimer = setTimeout(() => this.options.onHardCancelDue(this, entry.job), grace);
   }
 
-  private send(frame: Buffer): void {
-    if (!this.exited) this.channel.send(frame);
-  }
-
-  private onFrame(frame: Buffer): void {
-    let message: ToHostMessage;
-    try {
-      message = decodeToHost(frame);
-    } catch (err) {
-      this.channelBroken((err as Error).message);
-      return;
-    }
-    this.onMessage(message);
-  }
-
   /** Garbage on the channel (a tool writing to fd 3?): nothing more from it can be trusted. */
   private channelBroken(reason: string): void {
-    this.options.logger.error("tool process sent an unreadable message; killing it", { pid: this.pid, reason });
-    this.channel.close();
+    this.options.logger.error(`tool ${this.link.where} sent an unreadable message; killing it`, { reason });
+    this.link.close();
     this.kill();
     this.ending = undefined;
   }
@@ -204,7 +187,7 @@ export class ToolProcess {
   private onMessage(message: ToHostMessage): void {
     if (message.t === "done") {
       if (message.rss >= 0) this.lastRss = message.rss;
-      this.settle(message.seq, { exitCode: message.exitCode, output: message.output, hostPid: this.pid });
+      this.settle(message.seq, { exitCode: message.exitCode, output: message.output, hostPid: this.hostPid });
       this.options.onJobDone(this);
     } else if (message.t === "ready") {
       this.ready = true;
@@ -225,16 +208,21 @@ export class ToolProcess {
 
   private onStderr(text: string): void {
     for (const line of this.stderr.push(text)) {
-      if (line.length > 0) this.options.logger.warn("tool stderr", { pid: this.pid, line });
+      if (line.length > 0) this.options.logger.warn("tool stderr", { ...this.logId(), line });
     }
   }
 
   private onStrayStdout(text: string): void {
     // Never forwarded to fd 1: the protocol owns it. Named here so the culprit can be found.
-    this.options.logger.warn("tool process wrote to its stdout outside any request; kept off the protocol stream", {
-      pid: this.pid,
+    this.options.logger.warn(`tool ${this.link.where.split(" ")[0]} wrote to its stdout outside any request; kept off the protocol stream`, {
+      ...this.logId(),
       text: text.length > 500 ? `${text.slice(0, 500)}…` : text,
     });
+  }
+
+  /** `pid=N` for a process, `thread=N` for a thread, in log lines. */
+  logId(): Record<string, number> {
+    return this.link.where.startsWith("thread") ? { thread: this.pid } : { pid: this.pid };
   }
 
   private finish(code: number | null, signal: NodeJS.Signals | null, startError?: string): void {
@@ -251,17 +239,17 @@ export class ToolProcess {
     for (const [seq, entry] of [...this.inFlight]) {
       let output: string;
       if (this.initFailure !== undefined) {
-        output = `worker-bridge: tool ${this.options.toolName} failed to initialise in process ${this.pid}:\n${indent(this.initFailure)}`;
+        output = `worker-bridge: tool ${this.options.toolName} failed to initialise in ${this.link.where}:\n${indent(this.initFailure)}`;
       } else if (ending?.kind === "hard-cancel" && ending.jobId === entry.job.id && entry.aborted) {
-        output = `worker-bridge: request ${entry.job.id} did not stop within ${ending.graceMs} ms of being aborted; tool process ${this.pid} was killed`;
+        output = `worker-bridge: request ${entry.job.id} did not stop within ${ending.graceMs} ms of being aborted; tool ${this.link.where} was killed`;
       } else if (ending?.kind === "hard-cancel") {
-        output = `worker-bridge: tool process ${this.pid} was killed while running request ${entry.job.id} because request ${ending.jobId} on the same process did not stop after being aborted`;
+        output = `worker-bridge: tool ${this.link.where} was killed while running request ${entry.job.id} because request ${ending.jobId} on the same process did not stop after being aborted`;
       } else if (ending?.kind === "shutdown" || ending?.kind === "retire") {
-        output = `worker-bridge: tool process ${this.pid} was stopped while running request ${entry.job.id} (worker-bridge is shutting down)`;
+        output = `worker-bridge: tool ${this.link.where} was stopped while running request ${entry.job.id} (worker-bridge is shutting down)`;
       } else {
-        output = `worker-bridge: tool process ${this.pid} (${this.options.toolName}) ${how}${oom} while running request ${entry.job.id}; ${tailNote}`;
+        output = `worker-bridge: tool ${this.link.where} (${this.options.toolName}) ${how}${oom} while running request ${entry.job.id}; ${tailNote}`;
       }
-      this.settle(seq, { exitCode: crashExitCode(code, signal), output, hostPid: this.pid, crashed: true });
+      this.settle(seq, { exitCode: crashExitCode(code, signal), output, hostPid: this.hostPid, crashed: true });
     }
     this.markExited();
     this.options.onExit(this, {

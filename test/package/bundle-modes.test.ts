@@ -78,6 +78,15 @@ describe("dist/worker-bridge.mjs alone in an empty directory", () => {
     await stopCleanly(w);
   });
 
+  test("Bazel worker, --host=thread: the tool runs in a thread the bundle starts from itself, no child process", async () => {
+    const w = startProbeWorker("bazel-4.2.3-proto", { cli: bundle, startup: ["--tool", "probe", "--host=thread"] });
+    const first = await w.request({ arguments: ["--echo=thread", "--pid", "--stdout=printed"] });
+    expect(first.exitCode, first.output).toBe(0);
+    expect(first.output).toBe(`printed\nthread\npid=${w.child.pid}`);
+    expect(descendants(w.child.pid!)).toEqual([]);
+    await stopCleanly(w);
+  });
+
   test("Bazel worker, JSON multiplex: concurrent requests answered by id; a user tool by path works too", async () => {
     const w = startProbeWorker("bazel-5+-json", { cli: bundle, multiplex: true });
     const rs = await Promise.all([1, 2, 3].map((id) => w.request({ requestId: id, arguments: [`--echo=m${id}`, "--sleep=100"] })));

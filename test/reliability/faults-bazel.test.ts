@@ -64,6 +64,7 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
   // survive all of them in a row (and the suite stays lean). Created lazily by the first user.
   let inlineWorker: BazelWorkerProcess | undefined;
   let processWorker: BazelWorkerProcess | undefined;
+  let threadWorker: BazelWorkerProcess | undefined;
   let argfileDir: string;
   beforeAll(async () => {
     argfileDir = await mkdtemp(join(dir, `argfiles-${tag}-`));
@@ -77,6 +78,9 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     (inlineWorker ??= startWorker({ protocol, tool: FAULT_TOOL, args: ["--abort-grace-ms=200"], cwd: argfileDir, shared: true }));
   const processHosted = (): BazelWorkerProcess =>
     (processWorker ??= startWorker({ protocol, tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], cwd: dir, shared: true }));
+  // One thread: a later request can only be served once the stuck thread was terminated and replaced.
+  const threadHosted = (): BazelWorkerProcess =>
+    (threadWorker ??= startWorker({ protocol, tool: FAULT_TOOL, args: ["--host=thread", "--tool-processes=1", "--abort-grace-ms=200"], cwd: dir, shared: true }));
 
   it("SIGKILL of the tool process mid-request: a clear failure answer, and the worker keeps serving (docs/protocol/bazel-worker.md §5, §7.1)", async (ctx) => {
     if (noProcessHost) {
@@ -150,6 +154,23 @@ describe.each(MODES)("Bazel front door, $name", ({ protocol, multiplex, name }) 
     expect(r!.wasCancelled).toBe(true);
     // The spinning process cannot stop itself: it must be killed.
     await waitForDeath(toolPid);
+    w.send({ requestId: id(2), arguments: ["--ok"] });
+    expect((await nextResponses(w, base + 1, 1, 20_000))[0]).toMatchObject({ requestId: id(2), exitCode: 0, output: "ok" });
+    expectCleanStdout(w);
+  });
+
+  it("an endless CPU loop, then a cancel (thread host): the thread is terminated after the abort grace, the cancel answered, the worker keeps serving (docs/supervisor.md, the thread host)", async () => {
+    const w = threadHosted();
+    const base = w.responses.length;
+    const pidFile = join(dir, `spin-thread-pid-${tag}`);
+    w.send({ requestId: id(1), arguments: [`--pid-file=${pidFile}`, "--spin"] });
+    // The tool runs inside the worker's own process.
+    expect(Number(await waitForFile(pidFile))).toBe(w.pid);
+    w.send({ requestId: id(1), cancel: true });
+    const [r] = await nextResponses(w, base, 1, 20_000);
+    expect(r!.requestId).toBe(id(1));
+    expect(r!.wasCancelled).toBe(true);
+    expect(r!.output).toMatch(/did not stop within 200 ms of being aborted; tool thread \d+ was killed/);
     w.send({ requestId: id(2), arguments: ["--ok"] });
     expect((await nextResponses(w, base + 1, 1, 20_000))[0]).toMatchObject({ requestId: id(2), exitCode: 0, output: "ok" });
     expectCleanStdout(w);

@@ -103,6 +103,10 @@ describe.each([
   let processWorker: Promise<Buck2Worker> | undefined;
   const processHosted = (): Promise<Buck2Worker> =>
     (processWorker ??= startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=process", "--abort-grace-ms=200"], streaming, shared: true }));
+  let threadWorker: Promise<Buck2Worker> | undefined;
+  // One thread: a later call can only be served once the stuck thread was terminated and replaced.
+  const threadHosted = (): Promise<Buck2Worker> =>
+    (threadWorker ??= startBuck2Worker({ tool: FAULT_TOOL, args: ["--host=thread", "--tool-processes=1", "--abort-grace-ms=200"], streaming, shared: true }));
 
   it("SIGKILL of the tool process mid-request: a clear failure response, and the worker keeps serving (docs/protocol/buck2-worker.md §7.2, §15 scenario 9)", async (ctx) => {
     if (noProcessHost) {
@@ -146,6 +150,15 @@ describe.each([
     const r = await respond(w, [`--pid-file=${pidFile}`, "--spin"], { timeoutS: 1 });
     expect(r.timedOutAfterS).toBe(1n);
     await waitForDeath(Number(readFileSyncSafe(pidFile)));
+    expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
+  });
+
+  it("an endless CPU loop with timeout_s=1 (thread host): timed_out_after_s set, the thread terminated, the worker keeps serving (docs/supervisor.md, the thread host)", async () => {
+    const w = await threadHosted();
+    const pidFile = join(w.root, `spin-thread-${Date.now()}.pid`);
+    const r = await respond(w, [`--pid-file=${pidFile}`, "--spin"], { timeoutS: 1 });
+    expect(r.timedOutAfterS).toBe(1n);
+    expect(Number(readFileSyncSafe(pidFile))).toBe(w.worker.pid);
     expect(await respond(w, ["--ok"])).toMatchObject({ exitCode: 0, stderr: "ok" });
   });
 

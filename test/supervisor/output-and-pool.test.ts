@@ -4,7 +4,7 @@ import { BazelBridge, FIXTURE_TOOL, childPids, killAllBridges, pidOf } from "./h
 
 afterEach(() => killAllBridges());
 
-describe.each(["process", "inline"] as const)("per-request output, --host=%s (issue 4 §5; docs/lessons.md §6 #1)", (host) => {
+describe.each(["process", "thread", "inline"] as const)("per-request output, --host=%s (issue 4 §5; docs/lessons.md §6 #1)", (host) => {
   it("console.log and console.error inside a job land in that job's output, never on the protocol stream", async () => {
     const b = new BazelBridge({ args: ["--tool", "probe", "--host", host] });
     const r = await b.request(0, ["--stdout=to-stdout", "--stderr=to-stderr", "--echo=result"]);
