@@ -114,6 +114,35 @@ test("TypeScript 7.1 through its API: body edits, errors in bodies, syntax error
   }
 }, 300_000);
 
+test("TypeScript 7.1: a declaration error (the emit skips one .d.ts, writes the rest, exits 1) and its fix equal cold tsgo, warm and in new directories", async () => {
+  const base = tempDir();
+  // TS4094 comes only from the declaration emit: a private member of an exported class expression.
+  const texts = [
+    "export const Made = class {\n  private secret = 1;\n};\nexport const n: number = 1;\n",
+    "export const Made = class {\n  secret = 1;\n};\nexport const n: number = 1;\n",
+    "export const Made = class {\n  private secret = 1;\n};\nexport const n: number = 2;\n",
+  ];
+  const files = ["tsconfig.json", "src/a.ts", "src/b.ts"];
+  const state = createTscState([`--typescript=${TS_DIRS["7.1"]}`, `--state-dir=${join(base, "state")}`, "--verify-rate=0"], () => {});
+  try {
+    let declarationErrors = 0;
+    for (const [step, text] of [...texts, texts[1]!, texts[0]!].entries()) {
+      const root = join(base, "sandbox", String(step));
+      writeTree(root, { "tsconfig.json": TSCONFIG, "src/a.ts": text, "src/b.ts": 'import { n } from "./a.js";\nexport const m = n + 1;\n' });
+      const args = ["-p", "tsconfig.json"];
+      const warm = await warmTsc(state, job(root, args, inputsOf(root, files)), ["out"]);
+      const cold = coldTsgo(TS_DIRS["7.1"], root, args, ["out"]);
+      if (cold.output.includes("TS4094")) declarationErrors++;
+      expect(warm.output, `step ${step}`).toBe(cold.output);
+      expect(warm.exitCode, `step ${step}`).toBe(cold.exitCode);
+      expect(warm.files, `step ${step}`).toEqual(cold.files);
+    }
+    expect(declarationErrors).toBe(3);
+  } finally {
+    state.apiSessions.closeAll();
+  }
+}, 120_000);
+
 test("--tsgo-api=off, or arguments beyond -p, leave the 7.1 nightly to the tsgo back end (same answer)", async () => {
   const root = tempDir();
   writeTree(root, { "tsconfig.json": TSCONFIG, "src/a.ts": moduleText("a", undefined, BODIES[3]!) });

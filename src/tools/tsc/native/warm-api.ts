@@ -46,6 +46,14 @@ interface Output {
   readonly text: string;
 }
 
+/** Where an output goes, worked out once per output name and request directory (paths are most of a warm request's CPU time). */
+interface Placement {
+  readonly cwd: string;
+  readonly rel: string;
+  readonly target: string;
+  readonly dir: string;
+}
+
 interface Session {
   readonly key: string;
   /** The mirror of the declared inputs: the compiler's current directory. */
@@ -66,8 +74,11 @@ interface Session {
   /** Every output by absolute path in the mirror, and which outputs each source file produces. */
   readonly outputs: Map<string, Output>;
   readonly bySource: Map<string, string[]>;
+  readonly placements: Map<string, Placement>;
   /** False until a full emit succeeded (e.g. skipped by noEmitOnError): the next emit is full. */
   outputsKnown: boolean;
+  /** The declaration diagnostics are left to the full emit that follows (see checkAll). */
+  declarationPending: boolean;
 }
 
 const PREFIX = "worker-bridge-tsc-api-";
@@ -205,7 +216,10 @@ function refreshChanged(root: string, job: ToolJob, previous: Readonly<Record<st
 /** What the configuration can depend on: the arguments, which files exist, the JSON files' content. */
 function planKeyOf(args: readonly string[], job: ToolJob): string {
   const hash = createHash("sha256").update(JSON.stringify(args));
-  for (const input of [...job.inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+  // Build systems usually send the inputs sorted already: sorting 500 paths again costs more than the check.
+  const sorted = job.inputs.every((input, i) => i === 0 || job.inputs[i - 1]!.path <= input.path);
+  const inputs = sorted ? job.inputs : [...job.inputs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const input of inputs) {
     hash.update("\0").update(input.path);
     if (input.path.endsWith(".json")) hash.update("\0").update(input.digest);
   }
@@ -241,7 +255,12 @@ function checkAll(s: Session): void {
   // As tsgo's command line does: global diagnostics before any file is checked.
   s.global = [...p.getGlobalDiagnostics()];
   groupByFile(p.getSemanticDiagnostics(), files, s.semantic);
-  if (s.options.emitDeclarations) groupByFile(p.getDeclarationDiagnostics(), files, s.declaration);
+  // Declaration diagnostics come from running the declaration emit over every file, which the full
+  // emit that follows runs again (a third of a cascade's compiler time). When that emit happens
+  // whatever the diagnostics say (no noEmit, no noEmitOnError), it reports them instead (see
+  // settleDeclarationDiagnostics).
+  s.declarationPending = s.options.emitDeclarations && !s.options.noEmit && !s.options.noEmitOnError;
+  if (s.options.emitDeclarations && !s.declarationPending) groupByFile(p.getDeclarationDiagnostics(), files, s.declaration);
   // The outputs stay until the next full emit replaces them (unchanged ones keep their objects).
   s.outputsKnown = false;
 }
@@ -259,6 +278,7 @@ function takeEmit(s: Session, e: ApiEmitOutput): void {
     list.push(name);
     s.bySource.set(file.sourceFileName, list);
   }
+  for (const name of s.placements.keys()) if (!s.outputs.has(name)) s.placements.delete(name);
   s.outputsKnown = true;
 }
 
@@ -392,7 +412,7 @@ async function serve(
       session = {
         key, root, configFile, api, snapshot, program, planKey, options, record: synced.record,
         fileNames: [], fileSet: new Set(), syntactic: new Map(), semantic: new Map(), declaration: new Map(), global: [],
-        outputs: new Map(), bySource: new Map(), outputsKnown: false,
+        outputs: new Map(), bySource: new Map(), placements: new Map(), outputsKnown: false, declarationPending: false,
       };
       ctx.sessions.add(session);
       requireCleanProgram(program);
@@ -433,9 +453,10 @@ async function serve(
     }
     if (signal.aborted) throw new Cancelled();
     const t2 = performance.now();
-    const result = assemble(ctx, compilerApi, session, job);
+    const timing = { emit: 0 };
+    const result = assemble(ctx, compilerApi, session, job, timing);
     const t3 = performance.now();
-    notes.push(`API times (ms): mirror ${(t1 - t0).toFixed(0)}, compiler ${(t2 - t1).toFixed(0)}, outputs ${(t3 - t2).toFixed(0)}`);
+    notes.push(`API times (ms): mirror ${(t1 - t0).toFixed(0)}, compiler ${(t2 - t1).toFixed(0)}, outputs ${(t3 - t2).toFixed(0)} (full emit ${timing.emit.toFixed(0)})`);
     ctx.sessions.stats.served++;
     if (wasWarm) ctx.sessions.stats.warm++;
     return { kind: "done", exitCode: result.exitCode, output: result.output, notes };
@@ -452,9 +473,25 @@ async function serve(
 
 class Cancelled extends Error {}
 
+/**
+ * After checkAll deferred them: the full emit, and the declaration diagnostics from it. An emit
+ * without diagnostics means the declaration emit it ran found none; any diagnostic there (which
+ * may be of another kind) and the declaration diagnostics are asked for as such, as before.
+ */
+function settleDeclarationDiagnostics(s: Session, timing: { emit: number }): void {
+  const started = performance.now();
+  const e = s.program.emitToString();
+  if (e.emitSkipped) throw new Fallback("the API skipped an emit the command line would do");
+  takeEmit(s, e);
+  timing.emit = performance.now() - started;
+  groupByFile(e.diagnostics.length === 0 ? [] : s.program.getDeclarationDiagnostics(), s.fileNames, s.declaration);
+  s.declarationPending = false;
+}
+
 /** The command line's answer from the session's state: diagnostics, exit code, outputs written. */
-function assemble(ctx: ApiContext, compilerApi: CompilerApi, s: Session, job: ToolJob): { exitCode: number; output: string } {
+function assemble(ctx: ApiContext, compilerApi: CompilerApi, s: Session, job: ToolJob, timing: { emit: number }): { exitCode: number; output: string } {
   const o = s.options;
+  if (s.declarationPending) settleDeclarationDiagnostics(s, timing);
   const syntactic = all(s.syntactic);
   let reported: ApiDiagnostic[] = syntactic;
   if (syntactic.length === 0) {
@@ -475,9 +512,11 @@ function assemble(ctx: ApiContext, compilerApi: CompilerApi, s: Session, job: To
   const exitCode = final.length === 0 ? 0 : skipped ? 1 : 2;
   if (!skipped) {
     if (!s.outputsKnown) {
+      const started = performance.now();
       const e = s.program.emitToString();
       if (e.emitSkipped) throw new Fallback("the API skipped an emit the command line would do");
       takeEmit(s, e);
+      timing.emit = performance.now() - started;
     }
     writeOutputs(ctx, s, job.cwd);
   }
@@ -489,17 +528,25 @@ function assemble(ctx: ApiContext, compilerApi: CompilerApi, s: Session, job: To
 function writeOutputs(ctx: ApiContext, s: Session, cwd: string): void {
   const dirs = new Set<string>();
   for (const [name, out] of s.outputs) {
-    const rel = relative(s.root, name);
-    if (rel === "" || isAbsolute(rel) || rel === ".." || rel.startsWith(`..${sep}`)) throw new Fallback(`an output (${name}) lands outside the project directory`);
-    const target = join(cwd, rel);
-    const dir = dirname(target);
-    if (!dirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      dirs.add(dir);
+    const at = placementOf(s, name, cwd);
+    if (!dirs.has(at.dir)) {
+      mkdirSync(at.dir, { recursive: true });
+      dirs.add(at.dir);
     }
     // The mirror's path in an output (an absolute source root, say) becomes the request's.
-    if (out.text.includes(s.root)) ctx.outputs.place(rel, out.text.split(s.root).join(cwd), target, undefined);
-    else ctx.outputs.place(rel, out.text, target, out);
+    if (out.text.includes(s.root)) ctx.outputs.place(at.rel, out.text.split(s.root).join(cwd), at.target, undefined);
+    else ctx.outputs.place(at.rel, out.text, at.target, out);
   }
   ctx.outputs.endRequest();
+}
+
+function placementOf(s: Session, name: string, cwd: string): Placement {
+  const known = s.placements.get(name);
+  if (known !== undefined && known.cwd === cwd) return known;
+  const rel = relative(s.root, name);
+  if (rel === "" || isAbsolute(rel) || rel === ".." || rel.startsWith(`..${sep}`)) throw new Fallback(`an output (${name}) lands outside the project directory`);
+  const target = join(cwd, rel);
+  const at = { cwd, rel, target, dir: dirname(target) };
+  s.placements.set(name, at);
+  return at;
 }

@@ -331,9 +331,18 @@ async function compile(
     }
   }
   const tMoved = performance.now();
-  // Exit code 1 means tsc skipped emitting (noEmitOnError, or errors before emit): a cold tsc writes nothing.
-  if (result.exitCode !== 1) {
-    for (const rel of outputs) {
+  // Exit code 1 means tsc skipped some emit: all of it (noEmitOnError, errors before emit), or only
+  // a declaration file its declaration emit rejected while the other files were written. Which
+  // outputs a cold tsc writes then is exactly what a cold compile emits, so a warm state compiles
+  // cold and a cold compile hands out what it emitted, nothing kept from before.
+  if (result.exitCode === 1 && meta !== undefined && mayRetry) {
+    ctx.store.reset(entry);
+    const again = await compile(ctx, entry, undefined, r, false);
+    if (again.kind === "done") return { ...again, notes: ["tsgo skipped emitting part of the program: compiled cold", ...again.notes] };
+    return again;
+  }
+  if (result.exitCode !== 1 || fresh.size > 0) {
+    for (const rel of result.exitCode === 1 ? fresh : outputs) {
       if (!mirrored && fresh.has(rel)) continue;
       const from = join(store, rel);
       const to = join(job.cwd, rel);
