@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, utimesSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -31,6 +31,23 @@ describe("the start lock (docs/daemon.md, starting)", () => {
     utimesSync(old, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     expect(isStaleStartLock(old)).toBe(true);
     expect(isStaleStartLock(join(dir, "missing.lock"))).toBe(false);
+  });
+
+  it("an empty or unreadable lock is someone's being written: not stale until it is old", () => {
+    const empty = join(dir, "empty.lock");
+    writeFileSync(empty, "");
+    expect(isStaleStartLock(empty)).toBe(false);
+    utimesSync(empty, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    expect(isStaleStartLock(empty)).toBe(true);
+  });
+
+  it("is never seen without its holder's pid, and leaves no file of its own behind", () => {
+    const lock = join(dir, "whole.lock");
+    expect(tryAcquireStartLock(lock)).toBe(true);
+    expect(readFileSync(lock, "utf8")).toBe(`${process.pid}\n`);
+    expect(tryAcquireStartLock(lock)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.startsWith("whole.lock."))).toEqual([]);
+    releaseStartLock(lock);
   });
 });
 

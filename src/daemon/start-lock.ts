@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { linkSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 
 /**
  * The lock one client holds while it starts a key's daemon, so fifty clients arriving at once
@@ -9,19 +9,22 @@ import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } fr
 /** A lock older than this was left by a client that died while starting a daemon. */
 export const STALE_LOCK_MS = 30_000;
 
-/** Creates the lock exclusively; false when another client holds it. */
+/**
+ * Creates the lock exclusively; false when another client holds it. The pid is written to a file of
+ * our own first and then hard-linked into place, so the lock never exists empty: a client reading
+ * an empty lock between another's create and write took it for a dead holder's, broke it and
+ * started a second daemon.
+ */
 export function tryAcquireStartLock(path: string): boolean {
-  let fd: number;
+  const own = `${path}.${process.pid}.tmp`;
+  writeFileSync(own, `${process.pid}\n`, { mode: 0o600 });
   try {
-    fd = openSync(path, "wx", 0o600);
+    linkSync(own, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
-  }
-  try {
-    writeSync(fd, `${process.pid}\n`);
   } finally {
-    closeSync(fd);
+    unlinkSync(own);
   }
   return true;
 }
@@ -46,7 +49,9 @@ export function isStaleStartLock(path: string, now = Date.now()): boolean {
     return false; // gone: not stale, just free
   }
   if (now - mtimeMs > STALE_LOCK_MS) return true;
-  return !Number.isSafeInteger(pid) || pid <= 0 || !isAlive(pid);
+  // Unreadable contents (a lock from another writer): only its age can tell.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  return !isAlive(pid);
 }
 
 export function breakStartLock(path: string): void {
