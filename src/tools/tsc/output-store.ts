@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sweepDeadProcessDirs } from "./process-dirs.js";
 
 interface Copy {
   readonly path: string;
@@ -26,27 +27,9 @@ interface Copy {
 const PREFIX = "worker-bridge-tsc-outputs-";
 const NO_LINKS = new Set(["EXDEV", "EPERM", "ENOTSUP", "EOPNOTSUPP", "EMLINK", "ENOSYS", "EACCES", "EROFS"]);
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Stores of processes that died without cleaning up (SIGKILL, OOM) are removed. */
 function sweepDeadStores(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
-  }
+  sweepDeadProcessDirs(dir, PREFIX);
 }
 
 export class OutputStore {

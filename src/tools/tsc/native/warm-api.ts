@@ -20,6 +20,7 @@ import { sortAndDeduplicate } from "./api-diagnostics.js";
 import { mirrorablePath, place, syncMirror } from "./mirror.js";
 import { planNative } from "./project-options.js";
 import type { MirroredInput } from "./state-dir.js";
+import { sweepDeadProcessDirs } from "../process-dirs.js";
 
 export interface ApiContext {
   readonly sessions: ApiSessions;
@@ -85,15 +86,6 @@ const PREFIX = "worker-bridge-tsc-api-";
 /** Each session is a compiler process with a whole program in memory. */
 const MAX_SESSIONS = 4;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The warm API sessions of this tool process (least recently used first), and their mirrors. */
 export class ApiSessions {
   private readonly map = new Map<string, Session>();
@@ -139,14 +131,7 @@ export class ApiSessions {
   newRoot(): string {
     if (this.base === undefined) {
       const parent = tmpdir();
-      try {
-        for (const name of readdirSync(parent)) {
-          const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-          if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) rmSync(join(parent, name), { recursive: true, force: true });
-        }
-      } catch {
-        /* nothing to sweep */
-      }
+      sweepDeadProcessDirs(parent, PREFIX);
       this.base = realpathSync(mkdtempSync(join(parent, `${PREFIX}${process.pid}-`)));
       const base = this.base;
       process.once("exit", () => rmSync(base, { recursive: true, force: true }));
