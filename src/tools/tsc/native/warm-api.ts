@@ -313,16 +313,10 @@ function requireCleanProgram(p: ApiProgram): void {
   if (p.getProgramDiagnostics().length > 0) throw new Fallback("the program has option or file diagnostics");
 }
 
-export async function runApiWarm(
-  ctx: ApiContext,
-  compilerApi: CompilerApi,
-  exe: string,
-  version: string,
-  args: readonly string[],
-  job: ToolJob,
-  signal: AbortSignal,
-): Promise<ApiOutcome> {
-  const outcome = await serve(ctx, compilerApi, exe, version, args, job, signal);
+/** Serves a request through the compiler API, counting why requests were left to the tsgo back end. */
+export async function runApiWarm(...request: Parameters<typeof serve>): Promise<ApiOutcome> {
+  const outcome = await serve(...request);
+  const ctx = request[0];
   if (outcome.kind === "fallback") {
     const f = ctx.sessions.stats.fallbacks;
     f[outcome.reason] = (f[outcome.reason] ?? 0) + 1;
