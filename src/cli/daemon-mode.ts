@@ -38,7 +38,7 @@ export function daemonTarget(options: BridgeOptions, startupArgs: readonly strin
     `--daemon-key=${key.digest}`,
     `--daemon-idle-ms=${options.daemonIdleMs}`,
     `--host=${options.host}`,
-    `--concurrency=${options.concurrency}`,
+    ...(options.concurrency !== undefined ? [`--concurrency=${options.concurrency}`] : []),
     ...(options.toolProcesses !== undefined ? [`--tool-processes=${options.toolProcesses}`] : []),
     `--abort-grace-ms=${options.abortGraceMs}`,
     ...(options.maxRequestsPerTool !== undefined ? [`--max-requests-per-tool=${options.maxRequestsPerTool}`] : []),

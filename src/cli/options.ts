@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import type { LogFormat, LogLevel } from "../core/logger.js";
 import { isLogLevel } from "../core/logger.js";
 import type { HostKind } from "../supervisor/create-host.js";
@@ -9,7 +8,8 @@ export interface BridgeOptions {
   tool: string | undefined;
   persistentWorker: boolean;
   protocol: "proto" | "json";
-  concurrency: number;
+  /** `--concurrency`; undefined = the runtime's default for the tool (`defaultConcurrency`). */
+  concurrency: number | undefined;
   host: HostKind;
   /** Tool processes (`--tool-processes`); undefined = derived from concurrency and the tool's own capacity. */
   toolProcesses: number | undefined;
@@ -120,7 +120,7 @@ export function defaultOptions(): BridgeOptions {
     tool: undefined,
     persistentWorker: false,
     protocol: "proto",
-    concurrency: availableParallelism(),
+    concurrency: undefined,
     host: "process",
     toolProcesses: undefined,
     shutdownGraceMs: 2000,
@@ -191,7 +191,8 @@ stdin/stdout; otherwise one-shot (argfiles expanded, tool run once, exit with it
 
   --tool NAME|PATH            built-in tool (probe, tsc) or a module that default-exports defineTool(...)
   --protocol proto|json       Bazel wire format (must match requires-worker-protocol); default proto
-  --concurrency N             jobs running at once; default: CPU count
+  --concurrency N             jobs running at once; default: CPU count, or the tool's
+                              maxConcurrentJobs when that is higher
   --host process|thread|inline
                               run the tool in child processes (default), in worker threads of the
                               bridge (its own heap, not its own process), or inside the bridge

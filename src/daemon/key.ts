@@ -7,7 +7,8 @@ import { sha256Hex } from "./sha256.js";
 /** Host settings that change how a daemon runs jobs; two clients must agree on all of them. */
 export interface DaemonHostSettings {
   readonly host: string;
-  readonly concurrency: number;
+  /** undefined: the default, which follows from the tool (and the tool is part of the key). */
+  readonly concurrency: number | undefined;
   readonly tools: number | undefined;
   readonly abortGraceMs: number;
   readonly maxRequestsPerTool: number | undefined;

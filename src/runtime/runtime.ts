@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Dispatcher, type DispatcherObserver } from "../core/dispatcher.js";
 import type { ToolHost } from "../core/job.js";
 import { createLogger, type Logger } from "../core/logger.js";
@@ -17,8 +18,8 @@ export interface RuntimeOptions {
   startupArgs: readonly string[];
   /** Where the tool runs: child processes (default) or inside this process. */
   host?: HostKind;
-  /** Jobs running at once. */
-  concurrency: number;
+  /** Jobs running at once; default: `defaultConcurrency(tool)`. */
+  concurrency?: number | undefined;
   /** Tool processes (process host); default: enough for `concurrency`, at most the CPU count. */
   toolProcesses?: number | undefined;
   /** After an abort, how long a tool gets before its process is killed (hard cancel). */
@@ -50,6 +51,18 @@ export interface Runtime {
 }
 
 /**
+ * Jobs running at once when the user sets no limit: one per CPU, or as many as one process of the
+ * tool says it takes at once (`maxConcurrentJobs`) when that is more. A tool that runs async jobs
+ * side by side gets what it declared even on a small machine, instead of having every job beyond
+ * the CPU count wait for a slot, a round trip to its tool process each (bench/README.md, "The
+ * per-request floor"). A tool that takes one job at a time (tsc) gets one per CPU, as before.
+ */
+export function defaultConcurrency(tool: Pick<ToolDefinition<unknown>, "maxConcurrentJobs">): number {
+  const perProcess = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(tool.maxConcurrentJobs ?? 1));
+  return Math.max(availableParallelism(), perProcess);
+}
+
+/**
  * Loads the tool and assembles host and dispatcher. Throws ToolLoadError when the tool cannot be
  * loaded and RecordError when the record directory cannot be written.
  */
@@ -58,12 +71,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const hostKind = options.host ?? "process";
   const toolModule = resolveToolModule(options.tool, options.cwd ?? process.cwd());
   const tool = await loadTool(toolModule);
+  const concurrency = options.concurrency ?? defaultConcurrency(tool);
   const host = await createHost({
     kind: hostKind,
     toolModule,
     tool,
     startupArgs: options.startupArgs,
-    concurrency: options.concurrency,
+    concurrency,
     toolProcesses: options.toolProcesses,
     abortGraceMs: options.abortGraceMs,
     maxRequestsPerToolProcess: options.maxRequestsPerToolProcess,
@@ -89,7 +103,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
   }
   const dispatcher = new Dispatcher(host, {
-    concurrency: options.concurrency,
+    concurrency,
     logger,
     abortGraceMs: dispatcherBackstopMs(host),
     ...(observer ? { observer } : {}),

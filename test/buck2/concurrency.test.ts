@@ -1,5 +1,6 @@
 // Concurrency between Buck2 and one worker (docs/protocol/buck2-worker.md §8, issue rule 4).
 import { mkdtempSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, test } from "vitest";
 import { bridgeExe, type ActionResult } from "./harness/index.js";
@@ -25,6 +26,18 @@ describe("Buck2 concurrency", () => {
     );
     expect(results.map(stderrOf)).toEqual(Array(6).fill("barrier passed"));
     expect(buck2.worker(worker)!.maxInFlight).toBe(6);
+    await buck2.endCommand();
+  });
+
+  test("no --concurrency: a tool that declares many jobs per process runs more at once than there are CPUs, in the default process host", async () => {
+    // The meter tool declares maxConcurrentJobs: 1000. Before the default followed the tool, jobs
+    // beyond the CPU count waited for a slot and this barrier was never reached.
+    const n = availableParallelism() + 3;
+    const buck2 = pool.create({ localSlots: n });
+    const worker = buck2.defineWorker({ exe: bridgeExe("--tool", METER) });
+    const barrier = mkdtempSync(`${buck2.projectRoot}/barrier-`);
+    const results = await Promise.all(Array.from({ length: n }, () => buck2.runAction({ worker, args: [`--barrier=${barrier}:${n}`] })));
+    expect(results.map(stderrOf)).toEqual(Array(n).fill("barrier passed"));
     await buck2.endCommand();
   });
 
