@@ -7,26 +7,30 @@ import { dirname, join, relative } from "node:path";
 import { runComparison, type Row } from "./lib/compare.js";
 import { runMemory, type MemoryRow } from "./lib/memory.js";
 import { comparisonTable, memoryTable, targetsTable } from "./lib/report.js";
+import { pinToOneCpu, type Pinning } from "./lib/pin.js";
 import { checkFloor, checkTargets } from "./targets.js";
 import { CLI, comparisons, FULL, memoryVariants, QUICK, ROOT } from "./scenarios.js";
 
 interface Flags {
   quick: boolean;
+  /** Pin the latency scenarios to one CPU (the default; `--no-pin` runs them where the scheduler puts them). */
+  pin: boolean;
   only: string | undefined;
   out: string;
 }
 
 function parseFlags(argv: readonly string[]): Flags {
   const quick = argv.includes("--quick");
+  const pin = !argv.includes("--no-pin");
   const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
   const out = argv.find((a) => a.startsWith("--out="))?.slice("--out=".length);
-  const unknown = argv.filter((a) => a !== "--quick" && !a.startsWith("--only=") && !a.startsWith("--out="));
+  const unknown = argv.filter((a) => a !== "--quick" && a !== "--no-pin" && !a.startsWith("--only=") && !a.startsWith("--out="));
   if (unknown.length > 0) {
-    process.stderr.write(`bench: unknown argument(s) ${unknown.join(" ")}\nusage: bench/run.ts [--quick] [--only=TEXT] [--out=PATH]\n`);
+    process.stderr.write(`bench: unknown argument(s) ${unknown.join(" ")}\nusage: bench/run.ts [--quick] [--no-pin] [--only=TEXT] [--out=PATH]\n`);
     process.exit(2);
   }
   // A quick run must not overwrite the committed full result; *.tmp is gitignored.
-  return { quick, only, out: out ?? join(ROOT, "bench", "results", quick ? "quick.tmp" : "latest.md") };
+  return { quick, pin, only, out: out ?? join(ROOT, "bench", "results", quick ? "quick.tmp" : "latest.md") };
 }
 
 function machine(): string {
@@ -88,6 +92,15 @@ async function runClientStartupBench(quick: boolean): Promise<string> {
   });
 }
 
+/** Groups whose figures are round-trip latencies: placement decides them as much as the code does. */
+const PINNED_GROUPS = ["Protocol overhead", "Peer"];
+
+function describePlacement(pinning: Pinning | undefined): string {
+  if (pinning === undefined) return "where the scheduler puts them (--no-pin)";
+  if ("unavailable" in pinning) return `NOT pinned: ${pinning.unavailable}`;
+  return `client and workers pinned to CPU ${pinning.cpu} (taskset)`;
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   if (!existsSync(CLI)) {
@@ -100,10 +113,21 @@ async function main(): Promise<void> {
   process.stderr.write(`${header}\n`);
 
   const rows: Row[] = [];
+  const placement = new Map<string, string>();
   for (const c of comparisons(sizes)) {
     if (!wanted(`${c.group} ${c.name}`)) continue;
     process.stderr.write(`${c.group}: ${c.name}\n`);
-    const scenarioRows = await runComparison(c);
+    const pinned = PINNED_GROUPS.includes(c.group);
+    const pinning = pinned && flags.pin ? pinToOneCpu() : undefined;
+    if (pinning && "unavailable" in pinning) process.stderr.write(`bench: cannot pin to one CPU: ${pinning.unavailable}; running unpinned\n`);
+    // One line per group; a failure to pin any of its scenarios shows.
+    if (pinned && !placement.get(c.group)?.startsWith("NOT")) placement.set(c.group, describePlacement(pinning));
+    let scenarioRows: Row[];
+    try {
+      scenarioRows = await runComparison(c);
+    } finally {
+      if (pinning && "restore" in pinning) pinning.restore();
+    }
     rows.push(...scenarioRows);
     // Long runs: show each scenario's rows as soon as they exist.
     process.stderr.write(`${comparisonTable(scenarioRows).split("\n").slice(2).join("\n")}\n`);
@@ -121,6 +145,7 @@ async function main(): Promise<void> {
     `# worker-bridge benchmark${flags.quick ? " (--quick smoke run: figures are not meaningful)" : ""}`,
     header,
     `- sizes: ${sizes.rounds} interleaved rounds × ${sizes.requestsPerRound} requests per variant (×2 for the 8- and 16-in-flight rows), after ${sizes.warmupRequests} warm-up requests; latency is per request as the client sees it`,
+    `- placement: ${[...placement].map(([g, p]) => `${g}: ${p}`).join("; ")}${placement.size > 0 ? "; " : ""}every other group: where the scheduler puts them`,
     "## Latency and throughput",
     comparisonTable(rows),
     `## Memory (${sizes.memoryRequests} no-op requests, Bazel proto singleplex; RSS of the worker and all its child processes)`,
