@@ -1,4 +1,4 @@
-// Pins the benchmark client, and every worker it starts from then on, to one CPU.
+// Pins the benchmark client, and every worker it starts from then on, to one CPU (the protocol-overhead group).
 //
 // A request/response round trip over pipes costs whatever the scheduler makes of the two wake-ups,
 // and that depends on where it puts the processes. On the 2-vCPU machines this project is measured
