@@ -54,8 +54,8 @@ export interface Runtime {
  * Jobs running at once when the user sets no limit: one per CPU, or as many as one process of the
  * tool says it takes at once (`maxConcurrentJobs`) when that is more. A tool that runs async jobs
  * side by side gets what it declared even on a small machine, instead of having every job beyond
- * the CPU count wait for a slot, a round trip to its tool process each (bench/README.md, "The
- * per-request floor"). A tool that takes one job at a time (tsc) gets one per CPU, as before.
+ * the CPU count wait for a slot, a round trip to its tool process each (bench/README.md, "What the
+ * quiet runs were measuring"). A tool that takes one job at a time (tsc) gets one per CPU, as before.
  */
 export function defaultConcurrency(tool: Pick<ToolDefinition<unknown>, "maxConcurrentJobs">): number {
   const perProcess = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(tool.maxConcurrentJobs ?? 1));
