@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,6 +97,7 @@ export function comparisons(s: Sizes): Comparison[] {
   const argfileDir = mkdtempSync(join(tmpdir(), "wb-bench-argfile-"));
   const argfile = join(argfileDir, "request.args");
   writeFileSync(argfile, ""); // a no-op request: probe with no arguments
+  process.once("exit", () => rmSync(argfileDir, { recursive: true, force: true }));
   const proto = "Protocol overhead";
   return [
     { group: proto, name: SCENARIO.bazelProto, inFlight: 1, ...base, variants: [floorPipe(single), ...PROTOCOL_HOSTS.map((h) => bazelBridge(h, single))] },

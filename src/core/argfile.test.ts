@@ -1,11 +1,17 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ArgfileError, classifyArgument, expandArgfiles, isFlagfileArgument, splitArgfileLines } from "./argfile.js";
+
+const made: string[] = [];
+afterAll(() => {
+  for (const root of made) rmSync(root, { recursive: true, force: true });
+});
 
 function dir(files: Record<string, string | Uint8Array>): string {
   const root = mkdtempSync(join(tmpdir(), "argfile-"));
+  made.push(root);
   for (const [name, content] of Object.entries(files)) {
     const path = join(root, name);
     mkdirSync(join(path, ".."), { recursive: true });
