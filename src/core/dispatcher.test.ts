@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -87,6 +87,7 @@ describe("Dispatcher (design: exactly one answer, limits, timeouts, cancellation
     expect(bad.exitCode).toBe(2);
     expect(bad.end).toBe("failed-to-start");
     expect(bad.output).toMatch(/cannot read argfile @nope\.args/);
+    rmSync(cwd, { recursive: true, force: true });
   });
 
   it("times a job out, aborts it, and answers with a non-zero exit and a note", async () => {

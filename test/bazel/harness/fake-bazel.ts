@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeWorkRequest, encodeWorkRequestJson, frame, ResponseStream, type WorkRequest, type WorkResponse } from "../../support/bazel-client/index.js";
@@ -71,12 +71,23 @@ export interface StartOptions {
 
 /** Every worker any harness started, so a test's afterEach can kill leftovers by PID. */
 const live = new Set<ChildProcess>();
+/** Temporary directories the harness made (execroots, logs): removed with the workers. */
+const madeDirs = new Set<string>();
 
+/** Kills every worker still running and removes the directories the harness made for them. */
 export function killAllWorkers(): void {
   for (const child of live) {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
   live.clear();
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+  madeDirs.clear();
+}
+
+function madeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
 }
 
 export class FakeBazel {
@@ -94,8 +105,8 @@ export class FakeBazel {
   readonly received: Response[] = [];
 
   constructor(readonly options: StartOptions) {
-    this.execroot = options.execroot ?? mkdtempSync(join(tmpdir(), "fake-bazel-execroot-"));
-    this.logPath = join(mkdtempSync(join(tmpdir(), "fake-bazel-log-")), "worker.log");
+    this.execroot = options.execroot ?? madeTempDir("fake-bazel-execroot-");
+    this.logPath = join(madeTempDir("fake-bazel-log-"), "worker.log");
     const log = openSync(this.logPath, "w");
     const argv = [options.cli ?? requireBuiltCli(), ...options.startupArgs, "--persistent_worker", ...(options.extraFlags ?? [])];
     this.child = spawn(process.execPath, argv, {

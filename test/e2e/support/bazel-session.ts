@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -89,6 +89,7 @@ export class BazelSession {
 
   static async create(options: BazelSessionOptions): Promise<BazelSession> {
     const root = await mkdtemp(join(options.tmpRoot ?? tmpdir(), "worker-bridge-bazel-"));
+    await mkdir(join(root, "jvm-tmp"));
     return new BazelSession(options, root);
   }
 
@@ -109,6 +110,9 @@ export class BazelSession {
       "--nohome_rc",
       // A server leaked by a crashed test run still goes away on its own.
       "--max_idle_secs=900",
+      // The server's own temporary files (Bazel 4.2.3 leaves an exec*.log behind for every
+      // --execution_log_json_file) go under the session, which is removed with it.
+      `--host_jvm_args=-Djava.io.tmpdir=${join(this.root, "jvm-tmp")}`,
     ];
   }
 
