@@ -15,9 +15,9 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
-import { isAlive, REPO_ROOT } from "./cluster.js";
+import { REPO_ROOT } from "./cluster.js";
 import { copyDemo, medianActionMs } from "./demo-workspace.js";
-import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, runDaemonCommand, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
+import { actionPathFlag, bazelBinary, daemonPidsServing, killDaemonsServing, readExecutionLog, runDaemonCommand, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
 
 const LIBRARIES = 22;
 const EDITED = "//ts:lib00";
@@ -62,9 +62,7 @@ afterAll(async () => {
   for (const typescript of ["input", "fixed"]) {
     if (daemonParent === "") break;
     daemonDir = join(daemonParent, typescript);
-    const pids = daemonPids();
-    for (const pid of pids) process.kill(pid, "SIGKILL");
-    for (let i = 0; i < 200 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 50));
+    await killDaemonsServing(daemonDir);
     expect(daemonPids(), "daemons still alive").toEqual([]);
   }
   await session?.dispose();

@@ -9,9 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BazelSession, describeExit, type BazelRun } from "../e2e/support/bazel-session.js";
-import { isAlive } from "./cluster.js";
 import { copyDemo } from "./demo-workspace.js";
-import { actionPathFlag, bazelBinary, daemonPidsServing, readExecutionLog, runDaemonCommand, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
+import { actionPathFlag, bazelBinary, daemonPidsServing, killDaemonsServing, readExecutionLog, runDaemonCommand, removeDir, skipReason, snapshotFiles, useCluster } from "./support.js";
 
 const TARGETS = ["//demo/..."];
 const ACTIONS = 4 * 6;
@@ -25,17 +24,7 @@ let session: BazelSession | undefined;
 /** Pids of live daemons serving the test's directory. */
 const daemonPids = (): number[] => daemonPidsServing(daemonDir);
 
-async function killDaemons(): Promise<void> {
-  const pids = daemonPids();
-  for (const pid of pids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  for (let i = 0; i < 200 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 50));
-}
+const killDaemons = (): Promise<void> => killDaemonsServing(daemonDir);
 
 const daemonCli = (...args: string[]): string => runDaemonCommand(daemonDir, ...args);
 

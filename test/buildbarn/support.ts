@@ -136,6 +136,19 @@ export function daemonPidsServing(daemonDir: string): number[] {
   return pids;
 }
 
+/** SIGKILLs every daemon serving `daemonDir` and waits (up to 10 s) until they are gone. */
+export async function killDaemonsServing(daemonDir: string): Promise<void> {
+  const pids = daemonPidsServing(daemonDir);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  for (let i = 0; i < 200 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 /** `worker-bridge daemon ARGS --daemon-dir=DIR` through the bundle; fails the test unless it exits 0. */
 export function runDaemonCommand(daemonDir: string, ...args: string[]): string {
   const run = spawnSync(process.execPath, [BUNDLE, "daemon", ...args, `--daemon-dir=${daemonDir}`], { encoding: "utf8" });
